@@ -1,0 +1,616 @@
+"""Decoding: any input to a stream of frames in display order with true times.
+
+One :class:`Frame` at a time comes out of :meth:`FrameSource.frames`; nothing holds the
+video. A frame carries its display-order index, its presentation timestamp (an integer in
+the stream's time base, and seconds from the stream's start), and views of its Y, U and V
+planes straight from the decoder, so no per-frame colour conversion is made in Python.
+
+Inputs:
+
+- a file FFmpeg reads (mp4, mkv, webm, raw ``.h264`` elementary streams, ...);
+- a folder of numbered images (natural sort order; times estimated from ``fps``);
+- an iterable of numpy frames (RGB ``HxWx3`` or grey ``HxW``, uint8 or uint16).
+
+Decoding goes packet by packet, so one bad packet costs the frames in it and no more; the
+count of skipped packets is kept in :class:`DecodeStats`.
+
+Examples
+--------
+>>> import numpy as np
+>>> frames = [np.full((48, 64, 3), v, np.uint8) for v in (0, 128, 255)]
+>>> with open_source(frames, fps=10) as src:
+...     [(f.index, f.time) for f in src.frames()]
+[(0, 0.0), (1, 0.1), (2, 0.2)]
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from framesig.errors import (
+    CorruptVideoError,
+    EmptyVideoError,
+    FramesigError,
+    NoVideoStreamError,
+    OpenError,
+    UnsupportedError,
+)
+
+__all__ = ["Frame", "VideoInfo", "DecodeStats", "FrameSource", "open_source", "IMAGE_EXTENSIONS"]
+
+log = logging.getLogger("framesig.decode")
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
+
+# Pixel formats whose planes are read as they are: (chroma shift x, chroma shift y, bits).
+_PLANAR_FORMATS: dict[str, tuple[int, int, int]] = {
+    "yuv420p": (1, 1, 8),
+    "yuvj420p": (1, 1, 8),
+    "yuv422p": (1, 0, 8),
+    "yuvj422p": (1, 0, 8),
+    "yuv444p": (0, 0, 8),
+    "yuvj444p": (0, 0, 8),
+    "yuv420p10le": (1, 1, 10),
+    "yuv422p10le": (1, 0, 10),
+    "yuv444p10le": (0, 0, 10),
+    "yuv420p12le": (1, 1, 12),
+    "gray": (0, 0, 8),
+    "gray10le": (0, 0, 10),
+}
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded frame, as planes in the decoder's memory.
+
+    The plane arrays are views that stay valid only until the next frame is produced; copy
+    what must outlive the iteration step.
+
+    Attributes
+    ----------
+    index : int
+        Display-order index, from 0.
+    pts : int
+        Presentation timestamp in ``time_base`` units (estimated when ``estimated``).
+    time : float
+        Seconds since the stream's start, ``(pts - start_pts) * time_base``.
+    estimated : bool
+        True when the time was not read from the frame but estimated (missing or
+        non-rising PTS).
+    y, u, v : numpy.ndarray
+        2-D planes, uint8 or uint16. For grey input ``u`` and ``v`` are None.
+    bit_depth : int
+        Significant bits per sample (8, 10, 12, 16).
+    full_range : bool
+        True for full-range (JPEG) levels, False for limited (TV) range.
+    """
+
+    index: int
+    pts: int
+    time: float
+    estimated: bool
+    y: np.ndarray
+    u: np.ndarray | None
+    v: np.ndarray | None
+    bit_depth: int
+    full_range: bool
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """Facts about the input known before decoding (container claims are not trusted).
+
+    ``display_width`` and ``display_height`` are the size a player shows: the coded size
+    scaled by the sample aspect ratio and turned by ``rotation``.
+    """
+
+    path: str
+    kind: str  # "file", "images" or "arrays"
+    container: str
+    codec: str
+    pix_fmt: str
+    bit_depth: int
+    width: int
+    height: int
+    display_width: int
+    display_height: int
+    sample_aspect_ratio: str
+    rotation: int  # degrees counter-clockwise to apply for display: 0, 90, 180, 270
+    nominal_fps: float
+    time_base: Fraction
+    start_time: float
+    nominal_frames: int  # what the container claims; 0 when unknown. Never sizes a loop.
+    container_duration: float  # seconds, 0.0 when unknown
+
+
+@dataclass
+class DecodeStats:
+    """What happened while decoding (filled in as frames come out)."""
+
+    frames: int = 0
+    skipped_packets: int = 0
+    estimated_timestamps: int = 0
+    demux_error: str = ""
+    decode_errors: list[str] = field(default_factory=list)
+    end_time: float = 0.0  # end of the last frame: its time plus its duration
+    end_pts: int = 0
+
+    @property
+    def truncated(self) -> bool:
+        return bool(self.demux_error)
+
+
+def _natural_key(name: str) -> list[Any]:
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
+
+
+def _rotation_quarter_turns(degrees: float) -> int:
+    """Display-matrix angle (counter-clockwise) to a multiple of 90 in [0, 360)."""
+    return int(round(degrees / 90.0)) % 4 * 90
+
+
+class FrameSource:
+    """An opened input. Use :func:`open_source`; close it (or use ``with``)."""
+
+    info: VideoInfo
+    stats: DecodeStats
+
+    def frames(self) -> Iterator[Frame]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the container and decoder (safe to call twice)."""
+
+    def __enter__(self) -> FrameSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _TimeLine:
+    """Assigns each frame a strictly rising PTS, from its own PTS where it has one.
+
+    A frame without PTS, or with one not above the last, gets the last PTS plus one frame
+    duration, and is counted as estimated. That duration is the stream's own per-frame
+    duration when it is plausible (raw H.264 carries one in its timing info), else the
+    nominal rate's.
+    """
+
+    def __init__(self, time_base: Fraction, start_pts: int | None, nominal_duration: int) -> None:
+        self.time_base = time_base
+        self.start_pts = start_pts
+        self.nominal = max(1, nominal_duration)
+        self.step: int | None = None  # the estimate's frame duration, fixed at first use
+        self.last_pts: int | None = None
+        self.last_duration = self.nominal
+        self.estimated = 0
+
+    def _plausible(self, duration: int | None) -> bool:
+        # between 1/1000 s and 10 s, and within a factor of 8 of the nominal rate
+        if not duration or duration <= 0:
+            return False
+        seconds = duration * self.time_base
+        return Fraction(1, 1000) <= seconds <= 10 and self.nominal / 8 <= duration <= self.nominal * 8
+
+    def assign(self, pts: int | None, duration: int | None) -> tuple[int, float, bool]:
+        estimated = False
+        if pts is None or (self.last_pts is not None and pts <= self.last_pts):
+            estimated = True
+            if self.step is None:
+                self.step = duration if self._plausible(duration) else self.nominal
+            assert self.step is not None
+            pts = 0 if self.last_pts is None else self.last_pts + self.step
+            self.estimated += 1
+        if self.last_pts is None and (self.start_pts is None or pts < self.start_pts):
+            self.start_pts = pts  # the origin is the stream's start, or the first frame
+        self.last_pts = pts
+        if self._plausible(duration):
+            assert duration is not None
+            self.last_duration = duration
+        else:
+            self.last_duration = self.step or self.nominal
+        start = self.start_pts if self.start_pts is not None else 0
+        return pts, float((pts - start) * self.time_base), estimated
+
+    @property
+    def frame_seconds(self) -> float:
+        """The frame duration used for estimates, in seconds."""
+        return float((self.step or self.nominal) * self.time_base)
+
+    def end(self) -> tuple[int, float]:
+        if self.last_pts is None:
+            return 0, 0.0
+        end_pts = self.last_pts + self.last_duration
+        start = self.start_pts if self.start_pts is not None else 0
+        return end_pts, float((end_pts - start) * self.time_base)
+
+
+class _ContainerSource(FrameSource):
+    def __init__(self, path: str, decode_threads: int, fps_fallback: float) -> None:
+        import av  # local: `import framesig` must stay cheap
+        import av.stream
+
+        self._av = av
+        self.path = path
+        self.stats = DecodeStats()
+        self._container: Any = None
+        self._first_rotation = 0
+        p = Path(path)
+        if not p.exists():
+            raise OpenError(path, "no such file")
+        if p.is_dir():
+            raise OpenError(path, "is a folder with no images in it")
+        size = p.stat().st_size
+        if size == 0:
+            raise EmptyVideoError(path, "the file is empty (0 bytes)")
+        try:
+            self._container = av.open(path, mode="r", metadata_errors="ignore")
+        except av.error.FFmpegError as exc:  # e.g. InvalidDataError for a non-video file
+            raise OpenError(path, f"FFmpeg cannot open it ({_ffmpeg_cause(exc)})") from exc
+        except (OSError, ValueError) as exc:
+            raise OpenError(path, f"cannot open it ({exc})") from exc
+        try:
+            self._setup(decode_threads, fps_fallback)
+        except BaseException:
+            self.close()
+            raise
+
+    def _setup(self, decode_threads: int, fps_fallback: float) -> None:
+        c = self._container
+        if not c.streams.video:
+            kinds = sorted({s.type for s in c.streams}) or ["none"]
+            raise NoVideoStreamError(
+                self.path, f"no video stream (streams: {', '.join(kinds)})"
+            )
+        stream = c.streams.video[0]
+        self._stream = stream
+        discard_all = av_stream_discard_all()
+        for other in c.streams:
+            if other is not stream:
+                other.discard = discard_all  # never demux audio, subtitles or telemetry
+        cc = stream.codec_context
+        if cc is None or cc.name is None:
+            raise CorruptVideoError(self.path, "the video stream has no codec context")
+        stream.thread_type = "AUTO"
+        cc.thread_count = int(decode_threads)
+        pix_fmt = cc.pix_fmt or "unknown"
+        bits = _PLANAR_FORMATS.get(pix_fmt, (1, 1, 10 if "10" in pix_fmt else 8))[2]
+        width, height = int(cc.width or stream.width or 0), int(cc.height or stream.height or 0)
+        sar = stream.sample_aspect_ratio or cc.sample_aspect_ratio
+        sar_f = Fraction(sar) if sar and Fraction(sar) > 0 else Fraction(1)
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        nominal_fps = float(rate) if rate and float(rate) > 0 else float(fps_fallback)
+        if nominal_fps > 1000:  # a time base mistaken for a rate (raw streams)
+            nominal_fps = float(fps_fallback)
+        tb = Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000)
+        start_pts = stream.start_time
+        self._timeline = _TimeLine(tb, start_pts, round(1 / (nominal_fps * tb)))
+        # Decode the first frame now: its display matrix gives the rotation, and an input
+        # with no decodable frame fails at open, not halfway through a pipeline.
+        self._decoder = self._decode()
+        try:
+            self._first: Frame | None = next(self._decoder)
+        except StopIteration:  # pragma: no cover - _decode raises instead
+            raise EmptyVideoError(self.path, "the video stream holds no decodable frame") from None
+        rotation = self._first_rotation
+        if self._timeline.estimated:  # no timestamps: the rate is what the estimate used
+            nominal_fps = 1.0 / self._timeline.frame_seconds
+        dw, dh = round(width * sar_f), height
+        if rotation in (90, 270):
+            dw, dh = dh, dw
+        duration = 0.0
+        if stream.duration and stream.time_base:
+            duration = float(stream.duration * stream.time_base)
+        elif c.duration:
+            duration = c.duration / 1_000_000
+        self.info = VideoInfo(
+            path=self.path,
+            kind="file",
+            container=c.format.name,
+            codec=cc.name,
+            pix_fmt=pix_fmt,
+            bit_depth=bits,
+            width=width,
+            height=height,
+            display_width=int(dw),
+            display_height=int(dh),
+            sample_aspect_ratio=f"{sar_f.numerator}:{sar_f.denominator}",
+            rotation=rotation,
+            nominal_fps=nominal_fps,
+            time_base=tb,
+            start_time=float(start_pts * tb) if start_pts is not None else 0.0,
+            nominal_frames=int(stream.frames or 0),
+            container_duration=duration,
+        )
+
+    def frames(self) -> Iterator[Frame]:
+        if self._first is not None:
+            first, self._first = self._first, None
+            yield first
+        yield from self._decoder
+
+    def _decode(self) -> Iterator[Frame]:
+        av = self._av
+        stream = self._stream
+        index = 0
+        packets = self._container.demux(stream)
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                break
+            except av.error.EOFError:
+                break
+            except av.error.FFmpegError as exc:
+                # A read error mid-file: the file ends early or is damaged past here.
+                self.stats.demux_error = _ffmpeg_cause(exc)
+                log.warning("%s: demuxing stopped: %s", self.path, self.stats.demux_error)
+                packet = None
+            try:
+                decoded = stream.decode(packet) if packet is not None else stream.decode(None)
+            except av.error.EOFError:
+                decoded = []
+            except av.error.FFmpegError as exc:
+                self.stats.skipped_packets += 1
+                pts = None if packet is None else packet.pts
+                cause = _ffmpeg_cause(exc)
+                if len(self.stats.decode_errors) < 20:
+                    self.stats.decode_errors.append(f"pts={pts}: {cause}")
+                log.warning("%s: skipped a bad packet (pts=%s): %s", self.path, pts, cause)
+                decoded = []
+            for vf in decoded:
+                frame = self._to_frame(vf, index)
+                if frame is None:
+                    continue
+                index += 1
+                self.stats.frames = index
+                yield frame
+            if packet is None:
+                break
+        self.stats.estimated_timestamps = self._timeline.estimated
+        self.stats.end_pts, self.stats.end_time = self._timeline.end()
+        if index == 0:
+            if self.stats.skipped_packets or self.stats.demux_error:
+                first = (self.stats.decode_errors or [self.stats.demux_error])[0]
+                raise CorruptVideoError(self.path, f"no frame could be decoded ({first})")
+            raise EmptyVideoError(self.path, "the video stream holds no decodable frame")
+
+    def _to_frame(self, vf: Any, index: int) -> Frame | None:
+        pix_fmt = vf.format.name
+        if pix_fmt not in _PLANAR_FORMATS:
+            high = any(t in pix_fmt for t in ("10", "12", "16"))
+            try:
+                vf = vf.reformat(format="yuv420p10le" if high else "yuv420p")
+            except (self._av.error.FFmpegError, ValueError) as exc:
+                raise UnsupportedError(self.path, f"pixel format {pix_fmt!r}: {exc}") from exc
+            pix_fmt = vf.format.name
+        _, _, bits = _PLANAR_FORMATS[pix_fmt]
+        dtype = np.uint8 if bits == 8 else np.dtype("<u2")
+        if index == 0:
+            self._first_rotation = _rotation_quarter_turns(vf.rotation or 0)
+        planes = [_plane_view(pl, dtype) for pl in vf.planes]
+        y = planes[0]
+        u = planes[1] if len(planes) >= 3 else None
+        v = planes[2] if len(planes) >= 3 else None
+        full_range = pix_fmt.startswith("yuvj") or vf.color_range == 2
+        pts, time, estimated = self._timeline.assign(vf.pts, vf.duration)
+        return Frame(index, pts, time, estimated, y, u, v, bits, full_range)
+
+    def close(self) -> None:
+        if self._container is not None:
+            try:
+                self._container.close()
+            finally:
+                self._container = None
+
+
+def av_stream_discard_all() -> Any:
+    """PyAV's ``Discard.all`` (the enum moved between PyAV versions)."""
+    import av.stream
+
+    discard = getattr(av.stream, "Discard", None)
+    return discard.all if discard is not None else "all"
+
+
+def _plane_view(plane: Any, dtype: Any) -> np.ndarray:
+    itemsize = np.dtype(dtype).itemsize
+    buf = np.frombuffer(plane, dtype=dtype)
+    stride = plane.line_size // itemsize
+    rows = buf.size // stride
+    return buf.reshape(rows, stride)[: plane.height, : plane.width]
+
+
+def _ffmpeg_cause(exc: BaseException) -> str:
+    msg = getattr(exc, "strerror", None) or str(exc)
+    return str(msg).strip() or type(exc).__name__
+
+
+class _ImageFolderSource(FrameSource):
+    def __init__(self, path: str, fps: float) -> None:
+        import cv2  # local: `import framesig` must stay cheap
+
+        self._cv2 = cv2
+        self.path = path
+        self.stats = DecodeStats()
+        names = [
+            n
+            for n in os.listdir(path)
+            if Path(n).suffix.lower() in IMAGE_EXTENSIONS and not n.startswith(".")
+        ]
+        if not names:
+            raise OpenError(path, "is a folder with no images in it")
+        self._files = [os.path.join(path, n) for n in sorted(names, key=_natural_key)]
+        first = self._read(self._files[0])
+        h, w = first.shape[:2]
+        tb = Fraction(1, 1) / Fraction(fps).limit_denominator(100000)
+        self.info = VideoInfo(
+            path=path,
+            kind="images",
+            container="image2",
+            codec=Path(self._files[0]).suffix.lower().lstrip("."),
+            pix_fmt="bgr24" if first.dtype == np.uint8 else "bgr48",
+            bit_depth=8 if first.dtype == np.uint8 else 16,
+            width=w,
+            height=h,
+            display_width=w,
+            display_height=h,
+            sample_aspect_ratio="1:1",
+            rotation=0,
+            nominal_fps=float(fps),
+            time_base=tb,
+            start_time=0.0,
+            nominal_frames=len(self._files),
+            container_duration=len(self._files) / fps,
+        )
+
+    def _read(self, file: str) -> np.ndarray:
+        img = self._cv2.imread(file, self._cv2.IMREAD_ANYDEPTH | self._cv2.IMREAD_COLOR)
+        if img is None:
+            raise OpenError(file, "not a readable image")
+        return img
+
+    def frames(self) -> Iterator[Frame]:
+        index = 0
+        for file in self._files:
+            try:
+                img = self._read(file)
+            except OpenError as exc:
+                self.stats.skipped_packets += 1
+                self.stats.decode_errors.append(str(exc))
+                log.warning("%s", exc)
+                continue
+            yield _frame_from_bgr(img, index, self.info.time_base)
+            index += 1
+            self.stats.frames = index
+        self.stats.estimated_timestamps = index
+        self.stats.end_pts = index
+        self.stats.end_time = float(index * self.info.time_base)
+        if index == 0:
+            raise EmptyVideoError(self.path, "no image in the folder could be read")
+
+
+def _frame_from_bgr(img: np.ndarray, index: int, time_base: Fraction) -> Frame:
+    import cv2
+
+    bits = 8 if img.dtype == np.uint8 else 16
+    if img.ndim == 2:
+        return Frame(index, index, float(index * time_base), True, img, None, None, bits, True)
+    ycrcb = cv2.cvtColor(img[:, :, :3], cv2.COLOR_BGR2YCrCb)
+    y, cr, cb = ycrcb[:, :, 0], ycrcb[:, :, 1], ycrcb[:, :, 2]
+    return Frame(index, index, float(index * time_base), True, y, cb, cr, bits, True)
+
+
+class _ArraySource(FrameSource):
+    def __init__(self, frames: Iterable[np.ndarray], fps: float, name: str) -> None:
+        self.path = name
+        self.stats = DecodeStats()
+        self._iter = iter(frames)
+        try:
+            first = np.asarray(next(self._iter))
+        except StopIteration:
+            raise EmptyVideoError(name, "the frame iterable is empty") from None
+        self._first: np.ndarray | None = first
+        if first.ndim not in (2, 3) or first.dtype not in (np.uint8, np.uint16):
+            raise UnsupportedError(
+                name, f"frames must be HxW or HxWx3 uint8/uint16, got {first.shape} {first.dtype}"
+            )
+        h, w = first.shape[:2]
+        tb = Fraction(1, 1) / Fraction(fps).limit_denominator(100000)
+        self.info = VideoInfo(
+            path=name,
+            kind="arrays",
+            container="numpy",
+            codec="raw",
+            pix_fmt="rgb24" if first.ndim == 3 else "gray",
+            bit_depth=8 if first.dtype == np.uint8 else 16,
+            width=w,
+            height=h,
+            display_width=w,
+            display_height=h,
+            sample_aspect_ratio="1:1",
+            rotation=0,
+            nominal_fps=float(fps),
+            time_base=tb,
+            start_time=0.0,
+            nominal_frames=0,
+            container_duration=0.0,
+        )
+
+    def frames(self) -> Iterator[Frame]:
+        index = 0
+        pending = [self._first] if self._first is not None else []
+        self._first = None
+        shape = (self.info.height, self.info.width)
+        for arr in _chain(pending, self._iter):
+            a = np.asarray(arr)
+            if a.shape[:2] != shape:
+                raise UnsupportedError(
+                    self.path, f"frame {index} is {a.shape[:2]}, the first frame was {shape}"
+                )
+            bgr = a[:, :, 2::-1] if a.ndim == 3 else a
+            yield _frame_from_bgr(np.ascontiguousarray(bgr), index, self.info.time_base)
+            index += 1
+            self.stats.frames = index
+        self.stats.estimated_timestamps = index
+        self.stats.end_pts = index
+        self.stats.end_time = float(index * self.info.time_base)
+
+
+def _chain(first: list[Any], rest: Iterator[Any]) -> Iterator[Any]:
+    yield from first
+    yield from rest
+
+
+def open_source(
+    source: str | os.PathLike[str] | Iterable[np.ndarray],
+    *,
+    fps: float | None = None,
+    decode_threads: int = 0,
+) -> FrameSource:
+    """Open a video file, an image folder or an iterable of frames.
+
+    Parameters
+    ----------
+    source : path-like or iterable of numpy.ndarray
+        A file FFmpeg can read, a folder of numbered images, or frames (RGB or grey).
+    fps : float, optional
+        Frame rate for inputs without timestamps (image folders, arrays, and raw streams
+        that declare none). Defaults to 25.
+    decode_threads : int
+        FFmpeg decoder threads; 0 lets FFmpeg choose (one per core).
+
+    Returns
+    -------
+    FrameSource
+        Iterate ``source.frames()``; ``source.info`` and ``source.stats`` hold the facts.
+
+    Raises
+    ------
+    OpenError, NoVideoStreamError, EmptyVideoError, CorruptVideoError, UnsupportedError
+        Each names the file and the cause.
+    """
+    fps_value = 25.0 if fps is None else float(fps)
+    if not fps_value > 0:
+        from framesig.errors import SettingsError
+
+        raise SettingsError(str(source), f"fps must be positive, got {fps!r}")
+    if isinstance(source, (str, os.PathLike)):
+        path = os.fspath(source)
+        if os.path.isdir(path):
+            return _ImageFolderSource(path, fps_value)
+        return _ContainerSource(path, decode_threads, fps_value)
+    if isinstance(source, np.ndarray) and source.ndim in (2, 3) and source.dtype != object:
+        raise UnsupportedError("<array>", "pass an iterable of frames (e.g. a list), not one frame")
+    if isinstance(source, Iterable):
+        return _ArraySource(source, fps_value, "<frames>")
+    raise FramesigError(repr(source)[:80], "not a path, a folder or an iterable of frames")

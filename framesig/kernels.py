@@ -1,0 +1,409 @@
+"""numba kernels: thumbnails, perceptual hashes, colour histograms, distances.
+
+Layering follows stumpy and scikit-image: the public functions here validate and convert
+their input once, then call private ``_``-prefixed ``@njit(cache=True)`` kernels that only
+compute, on fixed dtypes, with no Python objects. Kernels compile lazily on first call and
+are cached on disk, so ``import framesig.kernels`` compiles nothing.
+
+Conventions
+-----------
+- A *luma thumbnail* is ``float32[THUMB, THUMB]`` with values in [0, 1] (0 = black).
+- A *chroma thumbnail* is ``float32[CHROMA, CHROMA]`` centred on 0, in [-0.5, 0.5].
+- Hashes are ``uint64``; bit ``i`` (LSB = 0) is cell ``i`` in row-major order.
+- A colour histogram has ``HIST_BINS`` float32 bins that sum to 1 (joint Y x U x V).
+
+Examples
+--------
+>>> import numpy as np
+>>> from framesig import kernels
+>>> plane = np.tile(np.arange(128, dtype=np.uint8), (96, 1))
+>>> thumb = kernels.area_downsample(plane, 8, 8)
+>>> thumb.shape, thumb.dtype
+((8, 8), dtype('float32'))
+>>> bool(thumb[0, 0] < thumb[0, 7])
+True
+>>> kernels.hamming(0b1011, 0b0001)
+2
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = [
+    "THUMB",
+    "CHROMA",
+    "Y_BINS",
+    "C_BINS",
+    "HIST_BINS",
+    "area_downsample",
+    "dhash",
+    "phash",
+    "color_histogram",
+    "hamming",
+    "hist_distance",
+    "sharpness",
+    "frame_features",
+]
+
+THUMB = 64  # luma analysis thumbnail side
+CHROMA = 32  # chroma analysis thumbnail side
+Y_BINS = 8
+C_BINS = 4
+HIST_BINS = Y_BINS * C_BINS * C_BINS
+_PHASH_SIDE = 32
+_PHASH_LOW = 8
+
+
+def _dct_matrix(n: int) -> np.ndarray:
+    """Orthonormal DCT-II matrix: ``D @ x`` is the DCT of ``x``."""
+    k = np.arange(n)[:, None]
+    i = np.arange(n)[None, :]
+    d = np.cos(np.pi * (2 * i + 1) * k / (2 * n)) * math.sqrt(2.0 / n)
+    d[0, :] = math.sqrt(1.0 / n)
+    return d.astype(np.float64)
+
+
+_DCT32 = _dct_matrix(_PHASH_SIDE)
+
+
+# --------------------------------------------------------------------------- kernels
+
+
+@njit(cache=True, nogil=True)
+def _area_downsample(plane, out, offset, scale):  # pragma: no cover - compiled
+    """Mean of each block of ``plane`` into ``out``, as ``(mean - offset) * scale``.
+
+    Block ``(i, j)`` spans rows ``[i*H//oh, (i+1)*H//oh)`` and columns likewise, so every
+    source pixel belongs to exactly one block.
+    """
+    h, w = plane.shape
+    oh, ow = out.shape
+    for i in range(oh):
+        r0 = i * h // oh
+        r1 = max((i + 1) * h // oh, r0 + 1)
+        for j in range(ow):
+            c0 = j * w // ow
+            c1 = max((j + 1) * w // ow, c0 + 1)
+            acc = 0.0
+            for r in range(r0, r1):
+                for c in range(c0, c1):
+                    acc += plane[r, c]
+            out[i, j] = (acc / ((r1 - r0) * (c1 - c0)) - offset) * scale
+
+
+@njit(cache=True, nogil=True)
+def _popcount64(x):  # pragma: no cover - compiled
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return int((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+@njit(cache=True, nogil=True)
+def _hamming(a, b):  # pragma: no cover - compiled
+    return _popcount64(a ^ b)
+
+
+@njit(cache=True, nogil=True)
+def _dhash(thumb):  # pragma: no cover - compiled
+    """Difference hash: 8 rows x 9 columns of block means, bit = left < right."""
+    cells = np.empty((8, 9), np.float32)
+    _area_downsample(thumb, cells, 0.0, 1.0)
+    h = np.uint64(0)
+    bit = 0
+    for i in range(8):
+        for j in range(8):
+            if cells[i, j] < cells[i, j + 1]:
+                h |= np.uint64(1) << np.uint64(bit)
+            bit += 1
+    return h
+
+
+@njit(cache=True, nogil=True)
+def _phash(thumb, dct):  # pragma: no cover - compiled
+    """DCT perceptual hash: bit = low-frequency coefficient above their median.
+
+    As imagehash.phash: 32x32 block means, 2-D DCT-II, the top-left 8x8 coefficients
+    (DC included), compared with their median.
+    """
+    n = dct.shape[0]
+    small = np.empty((n, n), np.float32)
+    _area_downsample(thumb, small, 0.0, 1.0)
+    low = _PHASH_LOW
+    # Only the first `low` rows of D are needed: C = D[:low] @ X @ D[:low].T
+    tmp = np.zeros((low, n), np.float64)
+    for k in range(low):
+        for i in range(n):
+            dk = dct[k, i]
+            for j in range(n):
+                tmp[k, j] += dk * small[i, j]
+    coef = np.zeros(low * low, np.float64)
+    for k in range(low):
+        for m in range(low):
+            acc = 0.0
+            for j in range(n):
+                acc += tmp[k, j] * dct[m, j]
+            coef[k * low + m] = acc
+    med = np.median(coef)
+    h = np.uint64(0)
+    for b in range(low * low):
+        if coef[b] > med:
+            h |= np.uint64(1) << np.uint64(b)
+    return h
+
+
+@njit(cache=True, nogil=True)
+def _color_histogram(y, u, v, out):  # pragma: no cover - compiled
+    """Joint Y x U x V histogram of equally sized thumbnails, normalised to sum 1.
+
+    ``y`` in [0, 1], ``u`` and ``v`` in [-0.5, 0.5]; values outside are clamped.
+    """
+    out[:] = 0.0
+    h, w = y.shape
+    for i in range(h):
+        for j in range(w):
+            by = int(y[i, j] * Y_BINS)
+            bu = int((u[i, j] + 0.5) * C_BINS)
+            bv = int((v[i, j] + 0.5) * C_BINS)
+            by = min(max(by, 0), Y_BINS - 1)
+            bu = min(max(bu, 0), C_BINS - 1)
+            bv = min(max(bv, 0), C_BINS - 1)
+            out[(by * C_BINS + bu) * C_BINS + bv] += 1.0
+    total = h * w
+    for k in range(out.shape[0]):
+        out[k] /= total
+
+
+@njit(cache=True, nogil=True)
+def _hist_distance(a, b):  # pragma: no cover - compiled
+    """Total-variation distance, half the L1 norm of the difference: in [0, 1]."""
+    acc = 0.0
+    for k in range(a.shape[0]):
+        acc += abs(a[k] - b[k])
+    return 0.5 * acc
+
+
+@njit(cache=True, nogil=True)
+def _sharpness(thumb):  # pragma: no cover - compiled
+    """Variance of the 4-neighbour Laplacian over the interior of the thumbnail."""
+    h, w = thumb.shape
+    n = 0
+    s = 0.0
+    s2 = 0.0
+    for i in range(1, h - 1):
+        for j in range(1, w - 1):
+            lap = (
+                thumb[i - 1, j] + thumb[i + 1, j] + thumb[i, j - 1] + thumb[i, j + 1]
+                - 4.0 * thumb[i, j]
+            )
+            s += lap
+            s2 += lap * lap
+            n += 1
+    if n == 0:
+        return 0.0
+    mean = s / n
+    return max(s2 / n - mean * mean, 0.0)
+
+
+@njit(cache=True, parallel=True)
+def _frame_features(luma, cu, cv, dct, phashes, dhashes, hists, sharp, mean_luma, texture):
+    """Features of a batch of thumbnails; each frame writes only its own rows."""  # noqa: D401
+    n = luma.shape[0]
+    for f in prange(n):
+        phashes[f] = _phash(luma[f], dct)
+        dhashes[f] = _dhash(luma[f])
+        # Per-iteration buffer: the chroma-sized luma the histogram pairs with U and V.
+        ysmall = np.empty(cu.shape[1:], np.float32)
+        _area_downsample(luma[f], ysmall, 0.0, 1.0)
+        _color_histogram(ysmall, cu[f], cv[f], hists[f])
+        sharp[f] = _sharpness(luma[f])
+        mean_luma[f] = luma[f].mean()
+        texture[f] = ysmall.std()
+
+
+# ---------------------------------------------------------------------- public API
+
+
+def area_downsample(
+    plane: np.ndarray, out_h: int, out_w: int, *, offset: float = 0.0, scale: float = 1.0
+) -> np.ndarray:
+    """Block-mean downsample of a 2-D plane to ``(out_h, out_w)`` float32.
+
+    Parameters
+    ----------
+    plane : numpy.ndarray
+        2-D array of uint8, uint16 or float32 (strided views are fine).
+    out_h, out_w : int
+        Output size; each at most the input size.
+    offset, scale : float
+        The result is ``(block_mean - offset) * scale``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> area_downsample(np.arange(16, dtype=np.uint8).reshape(4, 4), 2, 2)
+    array([[ 2.5,  4.5],
+           [10.5, 12.5]], dtype=float32)
+    """
+    arr = np.asarray(plane)
+    if arr.ndim != 2:
+        raise ValueError(f"plane must be 2-D, got shape {arr.shape}")
+    if arr.dtype not in (np.uint8, np.uint16, np.float32):
+        arr = arr.astype(np.float32)
+    if not (0 < out_h <= arr.shape[0] and 0 < out_w <= arr.shape[1]):
+        raise ValueError(f"output {out_h}x{out_w} must be within the input {arr.shape}")
+    out = np.empty((out_h, out_w), np.float32)
+    _area_downsample(arr, out, float(offset), float(scale))
+    return out
+
+
+def _as_thumb(thumb: np.ndarray) -> np.ndarray:
+    arr = np.ascontiguousarray(thumb, dtype=np.float32)
+    if arr.ndim != 2 or min(arr.shape) < _PHASH_SIDE:
+        raise ValueError(f"thumbnail must be 2-D and at least 32x32, got {arr.shape}")
+    return arr
+
+
+def dhash(thumb: np.ndarray) -> int:
+    """64-bit difference hash of a luma thumbnail (see :func:`_dhash`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ramp = np.tile(np.linspace(0, 1, 64, dtype=np.float32), (64, 1))
+    >>> hex(dhash(ramp))
+    '0xffffffffffffffff'
+    """
+    return int(_dhash(_as_thumb(thumb)))
+
+
+def phash(thumb: np.ndarray) -> int:
+    """64-bit DCT perceptual hash of a luma thumbnail (see :func:`_phash`)."""
+    return int(_phash(_as_thumb(thumb), _DCT32))
+
+
+def color_histogram(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Joint colour histogram (``HIST_BINS`` bins, sum 1) of same-sized thumbnails."""
+    ys, us, vs = (np.ascontiguousarray(a, dtype=np.float32) for a in (y, u, v))
+    if not (ys.shape == us.shape == vs.shape and ys.ndim == 2 and ys.size > 0):
+        raise ValueError(f"y, u, v must be equal 2-D shapes, got {ys.shape} {us.shape} {vs.shape}")
+    out = np.empty(HIST_BINS, np.float32)
+    _color_histogram(ys, us, vs, out)
+    return out
+
+
+def hamming(a: int, b: int) -> int:
+    """Number of differing bits between two 64-bit hashes."""
+    return int(_hamming(np.uint64(a), np.uint64(b)))
+
+
+def hist_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Total-variation distance between two histograms of equal length, in [0, 1]."""
+    x = np.ascontiguousarray(a, dtype=np.float32)
+    y = np.ascontiguousarray(b, dtype=np.float32)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"histograms must be 1-D of equal length, got {x.shape} {y.shape}")
+    return float(_hist_distance(x, y))
+
+
+def sharpness(thumb: np.ndarray) -> float:
+    """Variance of the Laplacian of a thumbnail (higher is sharper)."""
+    arr = np.ascontiguousarray(thumb, dtype=np.float32)
+    if arr.ndim != 2:
+        raise ValueError(f"thumbnail must be 2-D, got {arr.shape}")
+    return float(_sharpness(arr))
+
+
+def frame_features(
+    luma: np.ndarray, chroma_u: np.ndarray, chroma_v: np.ndarray
+) -> dict[str, np.ndarray]:
+    """All per-frame features of a batch of thumbnails, in parallel over frames.
+
+    Parameters
+    ----------
+    luma : numpy.ndarray
+        ``float32[n, THUMB, THUMB]`` luma thumbnails in [0, 1].
+    chroma_u, chroma_v : numpy.ndarray
+        ``float32[n, CHROMA, CHROMA]`` chroma thumbnails in [-0.5, 0.5].
+
+    Returns
+    -------
+    dict
+        ``phash``, ``dhash`` (uint64[n]), ``hist`` (float32[n, HIST_BINS]),
+        ``sharpness``, ``mean_luma`` and ``texture`` (float32[n]); ``texture`` is the
+        standard deviation of the chroma-sized luma thumbnail, low for flat frames whose
+        hash is noise.
+    """
+    luma = np.ascontiguousarray(luma, dtype=np.float32)
+    cu = np.ascontiguousarray(chroma_u, dtype=np.float32)
+    cv = np.ascontiguousarray(chroma_v, dtype=np.float32)
+    if luma.ndim != 3 or cu.shape != cv.shape or cu.ndim != 3 or cu.shape[0] != luma.shape[0]:
+        raise ValueError(f"bad batch shapes {luma.shape} {cu.shape} {cv.shape}")
+    n = luma.shape[0]
+    out = {
+        "phash": np.empty(n, np.uint64),
+        "dhash": np.empty(n, np.uint64),
+        "hist": np.empty((n, HIST_BINS), np.float32),
+        "sharpness": np.empty(n, np.float32),
+        "mean_luma": np.empty(n, np.float32),
+        "texture": np.empty(n, np.float32),
+    }
+    if n:
+        _frame_features(
+            luma, cu, cv, _DCT32, out["phash"], out["dhash"], out["hist"],
+            out["sharpness"], out["mean_luma"], out["texture"],
+        )
+    return out
+
+
+def plane_levels(bit_depth: int, full_range: bool) -> tuple[float, float, float, float]:
+    """``(y_offset, y_scale, c_offset, c_scale)`` mapping samples to [0, 1] and [-0.5, 0.5].
+
+    Limited (TV) range puts black at 16 and white at 235 (8-bit), chroma 16..240; full
+    range uses every code. Higher bit depths scale by ``2 ** (bits - 8)``.
+
+    Examples
+    --------
+    >>> plane_levels(8, True)
+    (0.0, 0.00392156862745098, 128.0, 0.00392156862745098)
+    """
+    k = float(2 ** (bit_depth - 8))
+    if full_range:
+        top = float(2**bit_depth - 1)
+        return 0.0, 1.0 / top, 128.0 * k, 1.0 / top
+    return 16.0 * k, 1.0 / (219.0 * k), 128.0 * k, 1.0 / (224.0 * k)
+
+
+def thumbnails_into(
+    y: np.ndarray,
+    u: np.ndarray | None,
+    v: np.ndarray | None,
+    levels: tuple[float, float, float, float],
+    rotation: int,
+    luma_out: np.ndarray,
+    u_out: np.ndarray,
+    v_out: np.ndarray,
+) -> None:
+    """Write the analysis thumbnails of one frame's planes into preallocated rows.
+
+    The block means are taken on the stored planes, then turned by ``rotation`` degrees
+    counter-clockwise (block means commute with quarter turns, so this equals
+    thumbnailing the rotated frame). Grey input gets neutral chroma.
+    """
+    yo, ys, co, cs = levels
+    _area_downsample(y, luma_out, yo, ys)
+    if u is None or v is None:
+        u_out[:] = 0.0
+        v_out[:] = 0.0
+    else:
+        _area_downsample(u, u_out, co, cs)
+        _area_downsample(v, v_out, co, cs)
+    k = (rotation // 90) % 4
+    if k:
+        luma_out[:] = np.rot90(luma_out, k).copy()
+        u_out[:] = np.rot90(u_out, k).copy()
+        v_out[:] = np.rot90(v_out, k).copy()

@@ -1,0 +1,268 @@
+"""The pipeline: decode -> kernels -> quantize -> automaton -> signature.
+
+:func:`summarize` is the one public entry point; it streams the input in batches, so
+memory stays flat with video length (per frame it keeps only a hash, a sharpness and a
+time: about 30 bytes).
+"""
+
+from __future__ import annotations
+
+import os
+import time as _time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from framesig import __version__, automaton, kernels
+from framesig.decode import FrameSource, open_source
+from framesig.quantize import Quantizer, QuantizeResult, choose_keyframes
+from framesig.settings import Settings
+from framesig.signature import (
+    SCHEMA_VERSION,
+    Loop,
+    Recurrence,
+    Run,
+    Signature,
+    SourceFacts,
+    State,
+    Transient,
+    Transition,
+)
+
+__all__ = ["summarize", "Progress"]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a running summarization is: handed to the ``progress`` callback per batch."""
+
+    frames: int
+    time: float  # seconds into the video
+    duration: float  # the container's claim (0 when unknown); only for display
+    elapsed: float  # wall seconds so far
+
+
+class _FrameLog:
+    """Per-frame values kept for the whole video: pts, time, pHash, sharpness."""
+
+    def __init__(self) -> None:
+        self._parts: dict[str, list[np.ndarray]] = {"pts": [], "time": [], "phash": [], "sharp": []}
+
+    def add(self, **arrays: np.ndarray) -> None:
+        for k, v in arrays.items():
+            self._parts[k].append(v)
+
+    def get(self, key: str, dtype: Any) -> np.ndarray:
+        parts = self._parts[key]
+        return np.concatenate(parts) if parts else np.empty(0, dtype)
+
+
+def summarize(
+    source: str | os.PathLike[str] | Iterable[np.ndarray],
+    settings: Settings | None = None,
+    *,
+    progress: Callable[[Progress], None] | None = None,
+    **overrides: Any,
+) -> Signature:
+    """Summarize a video into a flight signature.
+
+    Parameters
+    ----------
+    source : path-like or iterable of numpy.ndarray
+        A video file, a folder of numbered images, or RGB/grey frames.
+    settings : Settings, optional
+        All settings; keyword ``overrides`` change single ones (``persist=4``).
+    progress : callable, optional
+        Called with a :class:`Progress` after each batch.
+
+    Returns
+    -------
+    Signature
+
+    Raises
+    ------
+    framesig.FramesigError
+        A subclass naming the file and the cause, when no frame can be decoded.
+
+    Examples
+    --------
+    >>> import numpy as np, framesig
+    >>> rng = np.random.default_rng(0)
+    >>> scene = rng.integers(0, 255, (90, 160, 3), dtype=np.uint8)
+    >>> flight = [scene] * 20 + [255 - scene] * 20 + [scene] * 20
+    >>> sig = framesig.summarize(flight, fps=30)
+    >>> sig.symbols  # the return to the first view gets its old state
+    (0, 1, 0)
+    """
+    s = settings or Settings()
+    if overrides:
+        s = s.with_(**overrides)
+    with open_source(source, fps=s.fps, decode_threads=s.decode_threads) as src:
+        return _summarize_open(src, s, progress)
+
+
+def _summarize_open(
+    src: FrameSource, s: Settings, progress: Callable[[Progress], None] | None
+) -> Signature:
+    info = src.info
+    levels = None
+    bs = s.batch_size
+    luma = np.empty((bs, kernels.THUMB, kernels.THUMB), np.float32)
+    cu = np.empty((bs, kernels.CHROMA, kernels.CHROMA), np.float32)
+    cv = np.empty_like(cu)
+    pts = np.empty(bs, np.int64)
+    times = np.empty(bs, np.float64)
+    quantizer = Quantizer(s)
+    log = _FrameLog()
+    started = _time.perf_counter()
+    n_total = 0
+    partial = False
+
+    def flush(n: int) -> None:
+        feats = kernels.frame_features(luma[:n], cu[:n], cv[:n])
+        quantizer.push(feats["phash"], feats["hist"], feats["texture"])
+        log.add(pts=pts[:n].copy(), time=times[:n].copy(), phash=feats["phash"],
+                sharp=feats["sharpness"])
+
+    k = 0
+    for frame in src.frames():
+        if levels is None or frame.index == 0:
+            levels = kernels.plane_levels(frame.bit_depth, frame.full_range)
+        kernels.thumbnails_into(
+            frame.y, frame.u, frame.v, levels, info.rotation, luma[k], cu[k], cv[k]
+        )
+        pts[k] = frame.pts
+        times[k] = frame.time
+        k += 1
+        n_total += 1
+        if k == bs:
+            flush(k)
+            k = 0
+            if progress is not None:
+                progress(Progress(n_total, frame.time, info.container_duration,
+                                  _time.perf_counter() - started))
+        if s.max_frames is not None and n_total >= s.max_frames:
+            partial = True
+            break
+    if k:
+        flush(k)
+    if progress is not None:
+        progress(Progress(n_total, float(times[k - 1]) if k else 0.0, info.container_duration,
+                          _time.perf_counter() - started))
+    result = quantizer.finish()
+    return _assemble(src, s, result, log, partial)
+
+
+def _assemble(
+    src: FrameSource, s: Settings, q: QuantizeResult, log: _FrameLog, partial: bool
+) -> Signature:
+    info, stats = src.info, src.stats
+    labels = q.labels
+    n = labels.shape[0]
+    pts = log.get("pts", np.int64)
+    times = log.get("time", np.float64)
+    phash = log.get("phash", np.uint64)
+    sharp = log.get("sharp", np.float32)
+    if partial:
+        end_pts, end_time = int(pts[-1]), float(times[-1])
+        if n > 1:
+            end_pts += int(pts[-1] - pts[-2])
+            end_time += float(times[-1] - times[-2])
+    else:
+        end_pts, end_time = stats.end_pts, stats.end_time
+
+    # runs: consecutive equal labels
+    starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+    ends = np.r_[starts[1:] - 1, n - 1]
+    runs = []
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        e_pts = int(pts[b + 1]) if b + 1 < n else end_pts
+        e_time = float(times[b + 1]) if b + 1 < n else end_time
+        runs.append(Run(int(labels[a]), a, b, float(times[a]), e_time, int(pts[a]), e_pts))
+
+    n_states = len(q.state_hashes)
+    keyframes = choose_keyframes(labels, phash, sharp, n_states)
+    frame_counts = np.bincount(labels, minlength=n_states)
+    run_counts = np.bincount(labels[starts], minlength=n_states)
+    first_time: dict[int, float] = {}
+    for r in runs:
+        first_time.setdefault(r.state, r.start_time)
+    states = tuple(
+        State(
+            id=sid,
+            hash=f"{q.state_hashes[sid]:016x}",
+            keyframe=int(keyframes[sid]),
+            keyframe_time=float(times[keyframes[sid]]),
+            keyframe_pts=int(pts[keyframes[sid]]),
+            frames=int(frame_counts[sid]),
+            runs=int(run_counts[sid]),
+            first_time=first_time[sid],
+        )
+        for sid in range(n_states)
+        if frame_counts[sid] > 0
+    )
+    transitions = tuple(
+        Transition(t.frame, float(times[t.frame]), int(pts[t.frame]), t.from_state, t.to_state,
+                   t.hash_distance, round(t.hist_distance, 6), t.revisit)
+        for t in q.transitions
+    )
+    transients = tuple(
+        Transient(a, b, float(times[a]), float(times[b + 1]) if b + 1 < n else end_time)
+        for a, b in q.transients
+    )
+    symbols = np.array([r.state for r in runs], np.int64)
+    loops = tuple(
+        Loop(lp.start, lp.period, lp.count, lp.pattern, runs[lp.start].start_frame,
+             runs[lp.start + lp.length - 1].end_frame, runs[lp.start].start_time,
+             runs[lp.start + lp.length - 1].end_time)
+        for lp in automaton.loops(symbols)
+    )
+    recurrences = tuple(
+        Recurrence(r.first, r.later, r.length, r.pattern, runs[r.first].start_time,
+                   runs[r.later].start_time)
+        for r in automaton.recurrences(symbols)
+    )
+    skipped_frames = max(info.nominal_frames - n, 0) if info.kind == "file" else 0
+    facts = SourceFacts(
+        path=info.path,
+        kind=info.kind,
+        container=info.container,
+        codec=info.codec,
+        pix_fmt=info.pix_fmt,
+        bit_depth=info.bit_depth,
+        width=info.width,
+        height=info.height,
+        display_width=info.display_width,
+        display_height=info.display_height,
+        sample_aspect_ratio=info.sample_aspect_ratio,
+        rotation=info.rotation,
+        fps=info.nominal_fps,
+        time_base=f"{info.time_base.numerator}/{info.time_base.denominator}",
+        start_time=info.start_time,
+        frames=n,
+        duration=end_time,
+        nominal_frames=info.nominal_frames,
+        truncated=stats.truncated or (not partial and skipped_frames > 0 and
+                                      stats.skipped_packets == 0 and info.kind == "file"),
+        estimated_timestamps=stats.estimated_timestamps > 0,
+        estimated_frames=stats.estimated_timestamps,
+        skipped_packets=stats.skipped_packets,
+        skipped_frames=0 if partial else skipped_frames,
+        partial=partial,
+        decode_errors=tuple(stats.decode_errors),
+    )
+    return Signature(
+        schema_version=SCHEMA_VERSION,
+        framesig_version=__version__,
+        source=facts,
+        settings=s.to_dict(),
+        noise_floor={"hash": q.noise_hash, "hist": round(q.noise_hist, 6)},
+        states=states,
+        runs=tuple(runs),
+        transitions=transitions,
+        transients=transients,
+        loops=loops,
+        recurrences=recurrences,
+    )

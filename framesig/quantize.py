@@ -1,0 +1,398 @@
+"""Quantization: frames to symbols (visual states), online.
+
+A frame joins the current state while it stays close to the state's prototype in both
+pHash and colour histogram. When frames stop being close, the change must persist for
+``persist`` frames before the state changes; a shorter excursion (flash, glint, dropped
+frame) is recorded as a transient and its frames stay in the current state. A persistent
+change is matched against every known state through :class:`StateIndex`, so a view the
+drone comes back to gets its old id; only when none is close is a new state made.
+
+Flat frames (fog, sky, a black card) have hashes made of noise, so between two flat
+frames only the histogram counts.
+
+Examples
+--------
+>>> import numpy as np
+>>> from framesig.settings import Settings
+>>> q = Quantizer(Settings(persist=2))
+>>> ph = np.array([0, 0, 0, 2**64 - 1, 2**64 - 1, 2**64 - 1, 0, 0], np.uint64)
+>>> hist = np.zeros((8, 4), np.float32); hist[:, 0] = 1
+>>> tex = np.ones(8, np.float32)
+>>> q.push(ph, hist, tex)
+>>> q.finish().labels.tolist()
+[0, 0, 0, 1, 1, 1, 0, 0]
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+
+from framesig.kernels import _hamming, _hist_distance
+from framesig.settings import Settings
+
+__all__ = ["StateIndex", "Quantizer", "QuantizeResult", "TransitionEvent", "choose_keyframes"]
+
+_CHUNKS = 4  # multi-index hashing: the 64-bit hash as four 16-bit substrings
+_CHUNK_BITS = 16
+_SCAN_BELOW = 64  # below this many states a plain scan is faster than probing tables
+FLAT_TEXTURE = 0.012  # luma std (0..1) under which a frame's hash is noise
+
+
+def _chunks(h: int) -> list[int]:
+    return [(h >> (_CHUNK_BITS * i)) & 0xFFFF for i in range(_CHUNKS)]
+
+
+def _neighbours(value: int, radius: int) -> list[int]:
+    """All 16-bit values within Hamming ``radius`` of ``value``."""
+    out = [value]
+    for r in range(1, radius + 1):
+        for bits in combinations(range(_CHUNK_BITS), r):
+            flip = 0
+            for b in bits:
+                flip |= 1 << b
+            out.append(value ^ flip)
+    return out
+
+
+class StateIndex:
+    """Nearest known state by pHash (with a histogram check), sublinear in states.
+
+    Multi-index hashing (Norouzi et al., 2012): if two 64-bit hashes differ in at most
+    ``r`` bits, then one of their four 16-bit chunks differs in at most ``r // 4``. Each
+    chunk has a table from value to states; a query probes the chunk values within
+    ``r // 4`` and verifies the candidates exactly. Small indexes are scanned directly.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> idx = StateIndex()
+    >>> h = np.zeros(4, np.float32); h[0] = 1
+    >>> idx.add(0b1111, h, flat=False)
+    0
+    >>> idx.nearest(0b0111, h, False, max_hash=2, max_hist=0.1)
+    (0, 1, 0.0)
+    >>> idx.nearest(2**64 - 1, h, False, max_hash=2, max_hist=0.1)
+    (-1, 64, 0.0)
+    """
+
+    def __init__(self) -> None:
+        self.hashes: list[int] = []
+        self.hists: list[np.ndarray] = []
+        self.flat: list[bool] = []
+        self._tables: list[dict[int, list[int]]] = [{} for _ in range(_CHUNKS)]
+        self._flat_ids: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+    def add(self, phash: int, hist: np.ndarray, flat: bool) -> int:
+        sid = len(self.hashes)
+        self.hashes.append(int(phash))
+        self.hists.append(np.asarray(hist, np.float32).copy())
+        self.flat.append(bool(flat))
+        for i, c in enumerate(_chunks(int(phash))):
+            self._tables[i].setdefault(c, []).append(sid)
+        if flat:
+            self._flat_ids.append(sid)
+        return sid
+
+    def _candidates(self, phash: int, flat: bool, max_hash: int) -> set[int] | range:
+        if len(self.hashes) < _SCAN_BELOW:
+            return range(len(self.hashes))
+        radius = max_hash // _CHUNKS
+        found: set[int] = set(self._flat_ids) if flat else set()
+        for i, c in enumerate(_chunks(int(phash))):
+            table = self._tables[i]
+            for n in _neighbours(c, radius):
+                ids = table.get(n)
+                if ids:
+                    found.update(ids)
+        return found
+
+    def nearest(
+        self,
+        phash: int,
+        hist: np.ndarray,
+        flat: bool,
+        *,
+        max_hash: int,
+        max_hist: float,
+        exclude: int = -1,
+    ) -> tuple[int, int, float]:
+        """``(state, hash distance, hist distance)`` of the closest state within limits.
+
+        Closeness is the hash distance as a share of 64 plus the histogram distance; a
+        pair of flat frames is compared by histogram alone. ``(-1, 64, 0.0)`` when no
+        state is within both limits.
+        """
+        best, best_dh, best_dc, best_score = -1, 64, 0.0, np.inf
+        hist32 = np.asarray(hist, np.float32)
+        ph = np.uint64(phash)
+        for sid in self._candidates(phash, flat, max_hash):
+            if sid == exclude:
+                continue
+            both_flat = flat and self.flat[sid]
+            dh = 0 if both_flat else _hamming(ph, np.uint64(self.hashes[sid]))
+            if dh > max_hash:
+                continue
+            dc = float(_hist_distance(hist32, self.hists[sid]))
+            if dc > max_hist:
+                continue
+            score = dh / 64.0 + dc
+            if score < best_score or (score == best_score and sid < best):
+                best, best_dh, best_dc, best_score = sid, dh, dc, score
+        return best, best_dh, best_dc
+
+    def update(self, sid: int, phash: int, hist: np.ndarray, flat: bool) -> None:
+        """Replace a state's prototype (while it is still being formed)."""
+        old = self.hashes[sid]
+        if old != phash:
+            for i, (co, cn) in enumerate(zip(_chunks(old), _chunks(int(phash)), strict=True)):
+                if co != cn:
+                    self._tables[i][co].remove(sid)
+                    self._tables[i].setdefault(cn, []).append(sid)
+            self.hashes[sid] = int(phash)
+        self.hists[sid] = np.asarray(hist, np.float32).copy()
+        if flat != self.flat[sid]:
+            self.flat[sid] = flat
+            if flat:
+                self._flat_ids.append(sid)
+            else:
+                self._flat_ids.remove(sid)
+
+
+@dataclass(frozen=True)
+class TransitionEvent:
+    """A state change at ``frame`` (the first frame of the new state)."""
+
+    frame: int
+    from_state: int
+    to_state: int
+    hash_distance: int
+    hist_distance: float
+    revisit: bool
+
+
+@dataclass(frozen=True)
+class QuantizeResult:
+    """Per-frame labels and the states they name."""
+
+    labels: np.ndarray  # int32[n]
+    state_hashes: tuple[int, ...]
+    state_hists: np.ndarray  # float32[states, bins]
+    transitions: tuple[TransitionEvent, ...]
+    transients: tuple[tuple[int, int], ...]  # (first frame, last frame) of each excursion
+    noise_hash: float
+    noise_hist: float
+
+
+class _Prototype:
+    """Accumulates the majority hash and mean histogram of a state's first frames."""
+
+    def __init__(self, bins: int) -> None:
+        self.bit_counts = np.zeros(64, np.int32)
+        self.hist_sum = np.zeros(bins, np.float64)
+        self.flat_count = 0
+        self.n = 0
+
+    def add(self, phash: int, hist: np.ndarray, flat: bool) -> tuple[int, np.ndarray, bool]:
+        bits = (np.uint64(phash) >> np.arange(64, dtype=np.uint64)) & np.uint64(1)
+        self.bit_counts += bits.astype(np.int32)
+        self.hist_sum += hist
+        self.flat_count += int(flat)
+        self.n += 1
+        majority = self.bit_counts * 2 > self.n
+        value = int((majority.astype(np.uint64) << np.arange(64, dtype=np.uint64)).sum())
+        return value, (self.hist_sum / self.n).astype(np.float32), self.flat_count * 2 > self.n
+
+
+class Quantizer:
+    """Online frame-to-state quantizer; feed batches with :meth:`push`, then :meth:`finish`."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.index = StateIndex()
+        self._labels: list[np.ndarray] = []
+        self._batch_labels: list[int] = []
+        self._n = 0
+        self._current = -1
+        self._proto: dict[int, _Prototype] = {}
+        self._pending: list[tuple[int, int, np.ndarray, bool]] = []  # frame, hash, hist, flat
+        self._transitions: list[TransitionEvent] = []
+        self._transients: list[tuple[int, int]] = []
+        self._prev: tuple[int, np.ndarray, bool] | None = None
+        self._noise_h: deque[int] = deque(maxlen=240)
+        self._noise_c: deque[float] = deque(maxlen=240)
+        self._all_labels = np.empty(0, np.int32)
+
+    # -- thresholds from the video's own noise floor
+    def _thresholds(self) -> tuple[int, float, int, float]:
+        s = self.settings
+        if len(self._noise_h) >= 8:
+            nh = float(np.median(np.fromiter(self._noise_h, np.float64)))
+            nc = float(np.median(np.fromiter(self._noise_c, np.float64)))
+        else:
+            nh, nc = 0.0, 0.0
+        jh = int(min(max(s.join_hash, s.noise_factor * nh), 24))
+        jc = float(min(max(s.join_hist, s.noise_factor * nc), 0.6))
+        mh = int(min(max(s.match_hash, s.noise_factor * nh), 24))
+        mc = float(min(max(s.match_hist, s.noise_factor * nc), 0.6))
+        return jh, jc, mh, mc
+
+    def _distance(self, phash: int, hist: np.ndarray, flat: bool, sid: int) -> tuple[int, float]:
+        both_flat = flat and self.index.flat[sid]
+        dh = 0 if both_flat else _hamming(np.uint64(phash), np.uint64(self.index.hashes[sid]))
+        return dh, float(_hist_distance(hist, self.index.hists[sid]))
+
+    def _grow(self, sid: int, phash: int, hist: np.ndarray, flat: bool) -> None:
+        proto = self._proto.get(sid)
+        if proto is not None:
+            h, m, f = proto.add(phash, hist, flat)
+            self.index.update(sid, h, m, f)
+            if proto.n >= self.settings.prototype_frames:
+                del self._proto[sid]  # frozen from here on
+
+    def _new_state(self, phash: int, hist: np.ndarray, flat: bool) -> int:
+        sid = self.index.add(phash, hist, flat)
+        self._proto[sid] = _Prototype(hist.shape[0])
+        self._grow(sid, phash, hist, flat)
+        return sid
+
+    def push(self, phashes: np.ndarray, hists: np.ndarray, textures: np.ndarray) -> None:
+        """Quantize a batch of frames given their features (see :mod:`framesig.kernels`)."""
+        labels = self._batch_labels
+        for k in range(phashes.shape[0]):
+            ph = int(phashes[k])
+            hist = hists[k]
+            flat = bool(textures[k] < FLAT_TEXTURE)
+            frame = self._n
+            self._n += 1
+            if self._prev is not None:
+                p_ph, p_hist, p_flat = self._prev
+                dh = 0 if (flat and p_flat) else _hamming(np.uint64(ph), np.uint64(p_ph))
+                self._noise_h.append(dh)
+                self._noise_c.append(float(_hist_distance(hist, p_hist)))
+            self._prev = (ph, hist, flat)
+            if self._current < 0:
+                self._current = self._new_state(ph, hist, flat)
+                labels.append(self._current)
+                continue
+            jh, jc, mh, mc = self._thresholds()
+            dh, dc = self._distance(ph, hist, flat, self._current)
+            if dh <= jh and dc <= jc:
+                if self._pending:  # the excursion ended before it persisted
+                    self._transients.append((self._pending[0][0], self._pending[-1][0]))
+                    self._pending.clear()
+                labels.append(self._current)
+                self._grow(self._current, ph, hist, flat)
+                continue
+            self._pending.append((frame, ph, hist, flat))
+            labels.append(self._current)  # provisional; rewritten if the change persists
+            if len(self._pending) >= self.settings.persist:
+                self._commit(mh, mc)
+        self._flush_labels()
+
+    def _commit(self, mh: int, mc: float) -> None:
+        first, ph, hist, flat = self._pending[0][0], *self._pending[-1][1:]
+        sid, dh, dc = self.index.nearest(
+            ph, hist, flat, max_hash=mh, max_hist=mc, exclude=self._current
+        )
+        revisit = sid >= 0
+        if not revisit:
+            sid = self._new_state(ph, hist, flat)
+            dh, dc = self._distance(ph, hist, flat, self._current)
+        self._transitions.append(TransitionEvent(first, self._current, sid, dh, dc, revisit))
+        self._relabel(first, sid)
+        self._current = sid
+        for _, p_ph, p_hist, p_flat in self._pending:
+            self._grow(sid, p_ph, p_hist, p_flat)
+        self._pending.clear()
+
+    def _relabel(self, first: int, sid: int) -> None:
+        # Pending frames are the last few; they sit in the open batch or the last flushed one.
+        done = self._n - len(self._batch_labels)
+        for f in range(first, self._n):
+            if f >= done:
+                self._batch_labels[f - done] = sid
+            else:
+                self._relabel_flushed(f, sid)
+
+    def _relabel_flushed(self, frame: int, sid: int) -> None:
+        pos = frame
+        for chunk in self._labels:
+            if pos < chunk.shape[0]:
+                chunk[pos] = sid
+                return
+            pos -= chunk.shape[0]
+
+    def _flush_labels(self) -> None:
+        if self._batch_labels:
+            self._labels.append(np.asarray(self._batch_labels, np.int32))
+            self._batch_labels = []
+            if len(self._labels) > 64:  # keep the relabel walk short
+                self._labels = [np.concatenate(self._labels)]
+
+    def finish(self) -> QuantizeResult:
+        """Close the stream: a pending excursion at the very end stays transient."""
+        if self._pending:
+            self._transients.append((self._pending[0][0], self._pending[-1][0]))
+            self._pending.clear()
+        self._flush_labels()
+        labels = np.concatenate(self._labels) if self._labels else np.empty(0, np.int32)
+        bins = self.index.hists[0].shape[0] if self.index.hists else 0
+        nh = float(np.median(np.fromiter(self._noise_h, np.float64))) if self._noise_h else 0.0
+        nc = float(np.median(np.fromiter(self._noise_c, np.float64))) if self._noise_c else 0.0
+        return QuantizeResult(
+            labels=labels,
+            state_hashes=tuple(self.index.hashes),
+            state_hists=np.array(self.index.hists, np.float32).reshape(len(self.index), bins),
+            transitions=tuple(self._transitions),
+            transients=tuple(self._transients),
+            noise_hash=nh,
+            noise_hist=nc,
+        )
+
+
+def choose_keyframes(
+    labels: np.ndarray, phashes: np.ndarray, sharpness: np.ndarray, n_states: int
+) -> np.ndarray:
+    """One representative frame per state: sharp and typical, not merely the first.
+
+    Typical means close to the state's majority hash over all its frames; sharp means a
+    high Laplacian variance relative to the state's sharpest frame. The score is
+    ``sharpness / max_sharpness - hamming(frame, majority) / 16``; frames next to a
+    state change (mixed, blurred) are used only when the state has no others.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64[n_states]: the chosen frame index of each state.
+    """
+    labels = np.asarray(labels, np.int64)
+    n = labels.shape[0]
+    bits = ((phashes[:, None] >> np.arange(64, dtype=np.uint64)[None, :]) & np.uint64(1)).astype(
+        np.int32
+    )
+    counts = np.zeros((n_states, 64), np.int64)
+    np.add.at(counts, labels, bits)
+    sizes = np.bincount(labels, minlength=n_states)
+    majority = counts * 2 > sizes[:, None]
+    dist = (bits.astype(bool) != majority[labels]).sum(axis=1)
+    edge = np.zeros(n, bool)
+    change = np.flatnonzero(labels[1:] != labels[:-1]) + 1
+    for c in change:
+        edge[max(c - 2, 0) : min(c + 2, n)] = True
+    sharp = np.asarray(sharpness, np.float64)
+    max_sharp = np.zeros(n_states)
+    np.maximum.at(max_sharp, labels, sharp)
+    score = sharp / np.maximum(max_sharp[labels], 1e-12) - dist / 16.0 - edge * 1.0
+    order = np.lexsort((np.arange(n), -score, labels))  # by state, best score, earliest
+    first_of_state = np.ones(n, bool)
+    first_of_state[1:] = labels[order][1:] != labels[order][:-1]
+    chosen = np.full(n_states, -1, np.int64)
+    chosen[labels[order][first_of_state]] = order[first_of_state]
+    return chosen

@@ -1,0 +1,267 @@
+"""The flight signature: an immutable, versioned result that round-trips JSON exactly.
+
+A :class:`Signature` holds the source facts, the settings used, the states (each with its
+hash and a representative keyframe), the runs (which cover every decoded frame exactly
+once, in order), the transitions, the transients (short excursions that did not change
+state), and the repeats found by the failure-function automaton.
+
+Times are seconds from the stream's start, taken from each frame's own PTS; ``*_pts``
+fields keep the exact integer PTS in ``source.time_base``. A run's ``end_time`` is where
+its last frame ends, which is where the next run starts.
+
+Examples
+--------
+>>> import numpy as np, framesig
+>>> frames = [np.full((64, 64, 3), 0, np.uint8)] * 5 + [np.full((64, 64, 3), 255, np.uint8)] * 5
+>>> sig = framesig.summarize(frames, fps=10)
+>>> [(r.state, r.start_frame, r.end_frame) for r in sig.runs]
+[(0, 0, 4), (1, 5, 9)]
+>>> Signature.from_json(sig.to_json()) == sig
+True
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, TypeVar
+
+from framesig import automaton
+from framesig.values import ImageHash
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "SourceFacts",
+    "State",
+    "Run",
+    "Transition",
+    "Transient",
+    "Loop",
+    "Recurrence",
+    "Signature",
+]
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class SourceFacts:
+    """What the input is and what decoding it found.
+
+    ``frames`` is the number of frames actually decoded (never the container's claim,
+    kept separately as ``nominal_frames``); ``duration`` is where the last frame ends.
+    """
+
+    path: str
+    kind: str
+    container: str
+    codec: str
+    pix_fmt: str
+    bit_depth: int
+    width: int
+    height: int
+    display_width: int
+    display_height: int
+    sample_aspect_ratio: str
+    rotation: int
+    fps: float
+    time_base: str
+    start_time: float
+    frames: int
+    duration: float
+    nominal_frames: int
+    truncated: bool
+    estimated_timestamps: bool
+    estimated_frames: int
+    skipped_packets: int
+    skipped_frames: int
+    partial: bool
+    decode_errors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class State:
+    """A visual state: one place or view. ``keyframe`` represents it (sharp and typical)."""
+
+    id: int
+    hash: str
+    keyframe: int
+    keyframe_time: float
+    keyframe_pts: int
+    frames: int
+    runs: int
+    first_time: float
+
+    @property
+    def image_hash(self) -> ImageHash:
+        return ImageHash.from_hex(self.hash)
+
+
+@dataclass(frozen=True)
+class Run:
+    """Frames ``start_frame``..``end_frame`` (inclusive) all in ``state``."""
+
+    state: int
+    start_frame: int
+    end_frame: int
+    start_time: float
+    end_time: float
+    start_pts: int
+    end_pts: int
+
+    @property
+    def frames(self) -> int:
+        return self.end_frame - self.start_frame + 1
+
+
+@dataclass(frozen=True)
+class Transition:
+    """The state changes at ``frame`` (the first frame of ``to_state``)."""
+
+    frame: int
+    time: float
+    pts: int
+    from_state: int
+    to_state: int
+    hash_distance: int
+    hist_distance: float
+    revisit: bool
+
+
+@dataclass(frozen=True)
+class Transient:
+    """A short excursion (flash, glint, dropped frame) that did not change the state."""
+
+    start_frame: int
+    end_frame: int
+    start_time: float
+    end_time: float
+
+
+@dataclass(frozen=True)
+class Loop:
+    """A cycle of states flown ``count`` times in a row (indices are run indices)."""
+
+    start_run: int
+    period: int
+    count: int
+    pattern: tuple[int, ...]
+    start_frame: int
+    end_frame: int
+    start_time: float
+    end_time: float
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    """A stretch of ``length`` runs first flown at ``first_run`` and again at ``later_run``."""
+
+    first_run: int
+    later_run: int
+    length: int
+    pattern: tuple[int, ...]
+    first_time: float
+    later_time: float
+
+
+T = TypeVar("T")
+
+
+def _build(cls: type[T], data: dict[str, Any]) -> T:
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    missing = names - set(data)
+    if missing:
+        raise ValueError(f"{cls.__name__}: missing field(s) {', '.join(sorted(missing))}")
+    kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k in names}
+    return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A flight signature. Build one with :func:`framesig.summarize`."""
+
+    schema_version: int
+    framesig_version: str
+    source: SourceFacts
+    settings: dict[str, Any]
+    noise_floor: dict[str, float]
+    states: tuple[State, ...]
+    runs: tuple[Run, ...]
+    transitions: tuple[Transition, ...]
+    transients: tuple[Transient, ...]
+    loops: tuple[Loop, ...]
+    recurrences: tuple[Recurrence, ...]
+
+    def __hash__(self) -> int:
+        return hash((self.source.path, self.runs))
+
+    # -- queries
+    @property
+    def symbols(self) -> tuple[int, ...]:
+        """The run-collapsed symbol string: one state id per run."""
+        return tuple(r.state for r in self.runs)
+
+    def find(self, pattern: list[int] | tuple[int, ...]) -> list[tuple[float, float]]:
+        """Time ranges where the state sequence ``pattern`` was flown (KMP, O(n + m))."""
+        m = len(pattern)
+        return [
+            (self.runs[i].start_time, self.runs[i + m - 1].end_time)
+            for i in automaton.find(self.symbols, list(pattern))
+        ]
+
+    def transition_graph(self) -> dict[tuple[int, int], int]:
+        """Counts of each ``(from_state, to_state)`` change."""
+        return automaton.transition_graph(self.symbols)
+
+    def state_at(self, time: float) -> int:
+        """The state shown at ``time`` seconds (the run whose span holds it)."""
+        for run in self.runs:
+            if run.start_time <= time < run.end_time:
+                return run.state
+        raise ValueError(f"time {time} is outside 0..{self.source.duration}")
+
+    # -- serialisation
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Signature:
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise ValueError(
+                f"signature schema version {version!r} is not supported "
+                f"(this framesig reads version {SCHEMA_VERSION})"
+            )
+        return cls(
+            schema_version=version,
+            framesig_version=data["framesig_version"],
+            source=_build(SourceFacts, data["source"]),
+            settings=dict(data["settings"]),
+            noise_floor=dict(data["noise_floor"]),
+            states=tuple(_build(State, s) for s in data["states"]),
+            runs=tuple(_build(Run, r) for r in data["runs"]),
+            transitions=tuple(_build(Transition, t) for t in data["transitions"]),
+            transients=tuple(_build(Transient, t) for t in data["transients"]),
+            loops=tuple(_build(Loop, lp) for lp in data["loops"]),
+            recurrences=tuple(_build(Recurrence, r) for r in data["recurrences"]),
+        )
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Signature:
+        return cls.from_dict(json.loads(text))
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the signature as JSON, atomically (a temp file renamed into place)."""
+        target = Path(path)
+        tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+        tmp.write_text(self.to_json(indent=1), encoding="utf-8")
+        os.replace(tmp, target)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Signature:
+        return cls.from_json(Path(path).read_text(encoding="utf-8"))
