@@ -45,7 +45,15 @@ from framesig.errors import (
     UnsupportedError,
 )
 
-__all__ = ["Frame", "VideoInfo", "DecodeStats", "FrameSource", "open_source", "IMAGE_EXTENSIONS"]
+__all__ = [
+    "Frame",
+    "VideoInfo",
+    "DecodeStats",
+    "FrameSource",
+    "open_source",
+    "read_frames_rgb",
+    "IMAGE_EXTENSIONS",
+]
 
 log = logging.getLogger("framesig.decode")
 
@@ -614,3 +622,117 @@ def open_source(
     if isinstance(source, Iterable):
         return _ArraySource(source, fps_value, "<frames>")
     raise FramesigError(repr(source)[:80], "not a path, a folder or an iterable of frames")
+
+
+def read_frames_rgb(
+    source: str | os.PathLike[str] | Iterable[np.ndarray],
+    wanted: Iterable[tuple[int, int]],
+    *,
+    fps: float | None = None,
+    seek: bool = True,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield ``(index, rgb)`` for the wanted ``(index, pts)`` frames, in index order.
+
+    Frames come out as display shows them: rotated, and stretched to the display aspect
+    ratio for anamorphic pixels. In a file with true timestamps each frame is found by
+    seeking to its PTS (decoding from the keyframe before it); otherwise, or when a
+    seek misses, by decoding in order up to it.
+
+    Parameters
+    ----------
+    source
+        The input that was summarized.
+    wanted : iterable of (int, int)
+        Display-order indices with their PTS (as in a signature's states).
+    fps : float, optional
+        As for :func:`open_source`.
+    seek : bool
+        Allow seeking; False always decodes in order.
+    """
+    import cv2
+
+    targets = sorted(set(wanted))
+    if not targets:
+        return
+    with open_source(source, fps=fps) as src:
+        info = src.info
+        seekable = (
+            seek
+            and isinstance(src, _ContainerSource)
+            and src._timeline.estimated == 0
+            and info.container not in ("h264", "hevc", "mpegts")
+        )
+        if seekable:
+            assert isinstance(src, _ContainerSource)
+            found = dict(_seek_frames(src, targets))
+            targets = [t for t in targets if t[0] not in found]
+            for idx in sorted(found):
+                yield idx, _display(found[idx], info, cv2)
+        if not targets:
+            return
+    with open_source(source, fps=fps) as src:
+        pending = iter(targets)
+        nxt = next(pending, None)
+        for frame in src.frames():
+            if nxt is None:
+                break
+            if frame.index == nxt[0]:
+                yield frame.index, _display(_frame_rgb(frame, cv2), src.info, cv2)
+                nxt = next(pending, None)
+
+
+def _seek_frames(src: _ContainerSource, targets: list[tuple[int, int]]) -> Iterator[tuple[int, Any]]:
+    """Decode the target PTS by seeking; yields (index, rgb ndarray) for those found."""
+    av = src._av
+    container, stream = src._container, src._stream
+    for idx, pts in targets:
+        try:
+            container.seek(int(pts), stream=stream, backward=True, any_frame=False)
+            for packet in container.demux(stream):
+                try:
+                    frames = packet.decode()
+                except av.error.FFmpegError:
+                    continue
+                done = False
+                for vf in frames:
+                    if vf.pts is None or vf.pts < pts:
+                        continue
+                    if vf.pts == pts:
+                        yield idx, vf.to_ndarray(format="rgb24")
+                    done = True
+                    break
+                if done:
+                    break
+        except av.error.FFmpegError:
+            continue
+
+
+def _frame_rgb(frame: Frame, cv2: Any) -> np.ndarray:
+    """RGB from a frame's planes (only for the few frames written out as keyframes)."""
+    y = frame.y
+    if frame.bit_depth > 8:
+        shift = frame.bit_depth - 8
+        y = (y >> shift).astype(np.uint8)
+    if frame.u is None or frame.v is None:
+        return np.repeat(np.asarray(y)[:, :, None], 3, axis=2)
+    u, v = frame.u, frame.v
+    if frame.bit_depth > 8:
+        shift = frame.bit_depth - 8
+        u, v = (u >> shift).astype(np.uint8), (v >> shift).astype(np.uint8)
+    size = (y.shape[1], y.shape[0])
+    u = cv2.resize(np.ascontiguousarray(u), size, interpolation=cv2.INTER_LINEAR)
+    v = cv2.resize(np.ascontiguousarray(v), size, interpolation=cv2.INTER_LINEAR)
+    ycrcb = np.dstack([np.asarray(y), v, u])
+    if not frame.full_range:
+        ycrcb = np.clip((ycrcb.astype(np.float32) - [16, 128, 128]) * [255 / 219, 255 / 224, 255 / 224]
+                        + [0, 128, 128], 0, 255).astype(np.uint8)
+    return cv2.cvtColor(ycrcb, cv2.COLOR_YCrCb2RGB)
+
+
+def _display(rgb: np.ndarray, info: VideoInfo, cv2: Any) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    num, den = (int(x) for x in info.sample_aspect_ratio.split(":"))
+    if num != den and den > 0:
+        rgb = cv2.resize(rgb, (max(1, round(w * num / den)), h), interpolation=cv2.INTER_AREA)
+    k = (info.rotation // 90) % 4
+    return np.ascontiguousarray(np.rot90(rgb, k)) if k else rgb

@@ -40,6 +40,7 @@ _CHUNKS = 4  # multi-index hashing: the 64-bit hash as four 16-bit substrings
 _CHUNK_BITS = 16
 _SCAN_BELOW = 64  # below this many states a plain scan is faster than probing tables
 FLAT_TEXTURE = 0.012  # luma std (0..1) under which a frame's hash is noise
+_SWITCH_MARGIN = 6 / 64  # how much closer another known state must be to take over
 
 
 def _chunks(h: int) -> list[int]:
@@ -146,6 +147,17 @@ class StateIndex:
             if score < best_score or (score == best_score and sid < best):
                 best, best_dh, best_dc, best_score = sid, dh, dc, score
         return best, best_dh, best_dc
+
+    def pop(self) -> None:
+        """Remove the most recently added state."""
+        sid = len(self.hashes) - 1
+        for i, c in enumerate(_chunks(self.hashes[sid])):
+            self._tables[i][c].remove(sid)
+        if self.flat[sid]:
+            self._flat_ids.remove(sid)
+        self.hashes.pop()
+        self.hists.pop()
+        self.flat.pop()
 
     def update(self, sid: int, phash: int, hist: np.ndarray, flat: bool) -> None:
         """Replace a state's prototype (while it is still being formed)."""
@@ -255,6 +267,37 @@ class Quantizer:
             self.index.update(sid, h, m, f)
             if proto.n >= self.settings.prototype_frames:
                 del self._proto[sid]  # frozen from here on
+            if proto.n in (8, 16) or proto.n == self.settings.prototype_frames:
+                self._merge_if_known(sid, h, m, f)
+
+    def _merge_if_known(self, sid: int, phash: int, hist: np.ndarray, flat: bool) -> None:
+        """A new state whose settled prototype matches a known state is that state.
+
+        The first frames after a transit are often still moving, so the state made from
+        them can miss an earlier place the drone has come back to; once the prototype has
+        settled it is compared again, and merged when it matches.
+        """
+        if sid != len(self.index) - 1 or sid != self._current or not self._transitions:
+            return
+        last = self._transitions[-1]
+        if last.to_state != sid or last.revisit:
+            return
+        _, _, mh, mc = self._thresholds()
+        known, dh, dc = self.index.nearest(
+            phash, hist, flat, max_hash=mh, max_hist=mc, exclude=sid
+        )
+        if known < 0:
+            return
+        self.index.pop()
+        self._relabel(last.frame, known)
+        self._current = known
+        self._transitions.pop()
+        if last.from_state != known:
+            self._transitions.append(
+                TransitionEvent(last.frame, last.from_state, known, dh, dc, True)
+            )
+        elif self._transitions and self._transitions[-1].to_state == known:
+            pass  # the excursion folded back into the state it left: no change at all
 
     def _new_state(self, phash: int, hist: np.ndarray, flat: bool) -> int:
         sid = self.index.add(phash, hist, flat)
@@ -283,7 +326,16 @@ class Quantizer:
                 continue
             jh, jc, mh, mc = self._thresholds()
             dh, dc = self._distance(ph, hist, flat, self._current)
-            if dh <= jh and dc <= jc:
+            alt = -1
+            if dh > mh // 2 or dc > mc / 2:
+                # Drifting from the current state: is a known state much closer? (The
+                # drone flew back to an earlier place while still in a transit state.)
+                alt, adh, adc = self.index.nearest(
+                    ph, hist, flat, max_hash=mh, max_hist=mc, exclude=self._current
+                )
+                if alt >= 0 and adh / 64.0 + adc + _SWITCH_MARGIN > dh / 64.0 + dc:
+                    alt = -1
+            if dh <= jh and dc <= jc and alt < 0:
                 if self._pending:  # the excursion ended before it persisted
                     self._transients.append((self._pending[0][0], self._pending[-1][0]))
                     self._pending.clear()

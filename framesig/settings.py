@@ -54,13 +54,13 @@ class Settings:
     framesig.errors.SettingsError: settings: persist must be >= 1, got 0
     """
 
-    join_hash: int = 14
+    join_hash: int = 20
     join_hist: float = 0.35
     match_hash: int = 14
     match_hist: float = 0.35
     persist: int = 3
     noise_factor: float = 3.0
-    prototype_frames: int = 8
+    prototype_frames: int = 30
     batch_size: int = 64
     decode_threads: int = 0
     fps: float | None = None
