@@ -191,7 +191,7 @@ class FailureFunction:
     --------
     >>> ff = FailureFunction()
     >>> for s in [7, 8, 9, 7, 8, 9, 7]:
-    ...     ff.push(s)
+    ...     _ = ff.push(s)
     >>> ff.table, ff.period
     ([0, 0, 0, 1, 2, 3, 4], 3)
     """

@@ -208,7 +208,9 @@ class _TimeLine:
         if not duration or duration <= 0:
             return False
         seconds = duration * self.time_base
-        return Fraction(1, 1000) <= seconds <= 10 and self.nominal / 8 <= duration <= self.nominal * 8
+        return (
+            Fraction(1, 1000) <= seconds <= 10 and self.nominal / 8 <= duration <= self.nominal * 8
+        )
 
     def assign(self, pts: int | None, duration: int | None) -> tuple[int, float, bool]:
         estimated = False
@@ -277,9 +279,7 @@ class _ContainerSource(FrameSource):
         c = self._container
         if not c.streams.video:
             kinds = sorted({s.type for s in c.streams}) or ["none"]
-            raise NoVideoStreamError(
-                self.path, f"no video stream (streams: {', '.join(kinds)})"
-            )
+            raise NoVideoStreamError(self.path, f"no video stream (streams: {', '.join(kinds)})")
         stream = c.streams.video[0]
         self._stream = stream
         discard_all = av_stream_discard_all()
@@ -681,7 +681,9 @@ def read_frames_rgb(
                 nxt = next(pending, None)
 
 
-def _seek_frames(src: _ContainerSource, targets: list[tuple[int, int]]) -> Iterator[tuple[int, Any]]:
+def _seek_frames(
+    src: _ContainerSource, targets: list[tuple[int, int]]
+) -> Iterator[tuple[int, Any]]:
     """Decode the target PTS by seeking; yields (index, rgb ndarray) for those found."""
     av = src._av
     container, stream = src._container, src._stream
@@ -724,8 +726,12 @@ def _frame_rgb(frame: Frame, cv2: Any) -> np.ndarray:
     v = cv2.resize(np.ascontiguousarray(v), size, interpolation=cv2.INTER_LINEAR)
     ycrcb = np.dstack([np.asarray(y), v, u])
     if not frame.full_range:
-        ycrcb = np.clip((ycrcb.astype(np.float32) - [16, 128, 128]) * [255 / 219, 255 / 224, 255 / 224]
-                        + [0, 128, 128], 0, 255).astype(np.uint8)
+        ycrcb = np.clip(
+            (ycrcb.astype(np.float32) - [16, 128, 128]) * [255 / 219, 255 / 224, 255 / 224]
+            + [0, 128, 128],
+            0,
+            255,
+        ).astype(np.uint8)
     return cv2.cvtColor(ycrcb, cv2.COLOR_YCrCb2RGB)
 
 

@@ -56,6 +56,7 @@ C_BINS = 4
 HIST_BINS = Y_BINS * C_BINS * C_BINS
 _PHASH_SIDE = 32
 _PHASH_LOW = 8
+_PHASH_EPS = 1e-4  # of coefficients on a 0..32 scale: below any visible structure
 
 
 def _dct_matrix(n: int) -> np.ndarray:
@@ -151,7 +152,7 @@ def _phash(thumb, dct):  # pragma: no cover - compiled
     med = np.median(coef)
     h = np.uint64(0)
     for b in range(low * low):
-        if coef[b] > med:
+        if coef[b] > med + _PHASH_EPS:  # rounding noise around the median is no signal
             h |= np.uint64(1) << np.uint64(b)
     return h
 
@@ -197,7 +198,10 @@ def _sharpness(thumb):  # pragma: no cover - compiled
     for i in range(1, h - 1):
         for j in range(1, w - 1):
             lap = (
-                thumb[i - 1, j] + thumb[i + 1, j] + thumb[i, j - 1] + thumb[i, j + 1]
+                thumb[i - 1, j]
+                + thumb[i + 1, j]
+                + thumb[i, j - 1]
+                + thumb[i, j + 1]
                 - 4.0 * thumb[i, j]
             )
             s += lap
@@ -344,7 +348,7 @@ def frame_features(
     if luma.ndim != 3 or cu.shape != cv.shape or cu.ndim != 3 or cu.shape[0] != luma.shape[0]:
         raise ValueError(f"bad batch shapes {luma.shape} {cu.shape} {cv.shape}")
     n = luma.shape[0]
-    out = {
+    out: dict[str, np.ndarray] = {
         "phash": np.empty(n, np.uint64),
         "dhash": np.empty(n, np.uint64),
         "hist": np.empty((n, HIST_BINS), np.float32),
@@ -354,8 +358,16 @@ def frame_features(
     }
     if n:
         _frame_features(
-            luma, cu, cv, _DCT32, out["phash"], out["dhash"], out["hist"],
-            out["sharpness"], out["mean_luma"], out["texture"],
+            luma,
+            cu,
+            cv,
+            _DCT32,
+            out["phash"],
+            out["dhash"],
+            out["hist"],
+            out["sharpness"],
+            out["mean_luma"],
+            out["texture"],
         )
     return out
 

@@ -123,8 +123,12 @@ def _summarize_open(
     def flush(n: int) -> None:
         feats = kernels.frame_features(luma[:n], cu[:n], cv[:n])
         quantizer.push(feats["phash"], feats["hist"], feats["texture"])
-        log.add(pts=pts[:n].copy(), time=times[:n].copy(), phash=feats["phash"],
-                sharp=feats["sharpness"])
+        log.add(
+            pts=pts[:n].copy(),
+            time=times[:n].copy(),
+            phash=feats["phash"],
+            sharp=feats["sharpness"],
+        )
 
     k = 0
     for frame in src.frames():
@@ -141,16 +145,25 @@ def _summarize_open(
             flush(k)
             k = 0
             if progress is not None:
-                progress(Progress(n_total, frame.time, info.container_duration,
-                                  _time.perf_counter() - started))
+                progress(
+                    Progress(
+                        n_total, frame.time, info.container_duration, _time.perf_counter() - started
+                    )
+                )
         if s.max_frames is not None and n_total >= s.max_frames:
             partial = True
             break
     if k:
         flush(k)
     if progress is not None:
-        progress(Progress(n_total, float(times[k - 1]) if k else 0.0, info.container_duration,
-                          _time.perf_counter() - started))
+        progress(
+            Progress(
+                n_total,
+                float(times[k - 1]) if k else 0.0,
+                info.container_duration,
+                _time.perf_counter() - started,
+            )
+        )
     result = quantizer.finish()
     return _assemble(src, s, result, log, partial)
 
@@ -204,8 +217,16 @@ def _assemble(
         if frame_counts[sid] > 0
     )
     transitions = tuple(
-        Transition(t.frame, float(times[t.frame]), int(pts[t.frame]), t.from_state, t.to_state,
-                   t.hash_distance, round(t.hist_distance, 6), t.revisit)
+        Transition(
+            t.frame,
+            float(times[t.frame]),
+            int(pts[t.frame]),
+            t.from_state,
+            t.to_state,
+            t.hash_distance,
+            round(t.hist_distance, 6),
+            t.revisit,
+        )
         for t in q.transitions
     )
     transients = tuple(
@@ -214,14 +235,27 @@ def _assemble(
     )
     symbols = np.array([r.state for r in runs], np.int64)
     loops = tuple(
-        Loop(lp.start, lp.period, lp.count, lp.pattern, runs[lp.start].start_frame,
-             runs[lp.start + lp.length - 1].end_frame, runs[lp.start].start_time,
-             runs[lp.start + lp.length - 1].end_time)
+        Loop(
+            lp.start,
+            lp.period,
+            lp.count,
+            lp.pattern,
+            runs[lp.start].start_frame,
+            runs[lp.start + lp.length - 1].end_frame,
+            runs[lp.start].start_time,
+            runs[lp.start + lp.length - 1].end_time,
+        )
         for lp in automaton.loops(symbols)
     )
     recurrences = tuple(
-        Recurrence(r.first, r.later, r.length, r.pattern, runs[r.first].start_time,
-                   runs[r.later].start_time)
+        Recurrence(
+            r.first,
+            r.later,
+            r.length,
+            r.pattern,
+            runs[r.first].start_time,
+            runs[r.later].start_time,
+        )
         for r in automaton.recurrences(symbols)
     )
     skipped_frames = max(info.nominal_frames - n, 0) if info.kind == "file" else 0
@@ -244,8 +278,13 @@ def _assemble(
         frames=n,
         duration=end_time,
         nominal_frames=info.nominal_frames,
-        truncated=stats.truncated or (not partial and skipped_frames > 0 and
-                                      stats.skipped_packets == 0 and info.kind == "file"),
+        truncated=stats.truncated
+        or (
+            not partial
+            and skipped_frames > 0
+            and stats.skipped_packets == 0
+            and info.kind == "file"
+        ),
         estimated_timestamps=stats.estimated_timestamps > 0,
         estimated_frames=stats.estimated_timestamps,
         skipped_packets=stats.skipped_packets,

@@ -283,9 +283,7 @@ class Quantizer:
         if last.to_state != sid or last.revisit:
             return
         _, _, mh, mc = self._thresholds()
-        known, dh, dc = self.index.nearest(
-            phash, hist, flat, max_hash=mh, max_hist=mc, exclude=sid
-        )
+        known, dh, dc = self.index.nearest(phash, hist, flat, max_hash=mh, max_hist=mc, exclude=sid)
         if known < 0:
             return
         self.index.pop()

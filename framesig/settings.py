@@ -77,19 +77,37 @@ class Settings:
         for name in ("join_hist", "match_hist"):
             v = getattr(self, name)
             need(isinstance(v, (int, float)) and 0 <= v <= 1, f"{name} must be in 0..1", v)
-        need(isinstance(self.persist, int) and self.persist >= 1, "persist must be >= 1",
-             self.persist)
+        need(
+            isinstance(self.persist, int) and self.persist >= 1,
+            "persist must be >= 1",
+            self.persist,
+        )
         need(self.noise_factor >= 0, "noise_factor must be >= 0", self.noise_factor)
-        need(isinstance(self.prototype_frames, int) and self.prototype_frames >= 1,
-             "prototype_frames must be >= 1", self.prototype_frames)
-        need(isinstance(self.batch_size, int) and 1 <= self.batch_size <= 4096,
-             "batch_size must be in 1..4096", self.batch_size)
-        need(isinstance(self.decode_threads, int) and self.decode_threads >= 0,
-             "decode_threads must be >= 0", self.decode_threads)
-        need(self.fps is None or (isinstance(self.fps, (int, float)) and self.fps > 0),
-             "fps must be positive", self.fps)
-        need(self.max_frames is None or (isinstance(self.max_frames, int) and self.max_frames > 0),
-             "max_frames must be positive", self.max_frames)
+        need(
+            isinstance(self.prototype_frames, int) and self.prototype_frames >= 1,
+            "prototype_frames must be >= 1",
+            self.prototype_frames,
+        )
+        need(
+            isinstance(self.batch_size, int) and 1 <= self.batch_size <= 4096,
+            "batch_size must be in 1..4096",
+            self.batch_size,
+        )
+        need(
+            isinstance(self.decode_threads, int) and self.decode_threads >= 0,
+            "decode_threads must be >= 0",
+            self.decode_threads,
+        )
+        need(
+            self.fps is None or (isinstance(self.fps, (int, float)) and self.fps > 0),
+            "fps must be positive",
+            self.fps,
+        )
+        need(
+            self.max_frames is None or (isinstance(self.max_frames, int) and self.max_frames > 0),
+            "max_frames must be positive",
+            self.max_frames,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -24,6 +24,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -150,8 +151,16 @@ def make_terrain(seed: int = 7, size: tuple[int, int] = (2400, 1600)) -> np.ndar
         cx, cy = rng.uniform(0, w), rng.uniform(0, h)
         fw, fh = rng.uniform(80, 260) * scale, rng.uniform(60, 200) * scale
         angle = rng.uniform(0, 180)
-        colour = rng.choice([[200, 180, 90], [120, 160, 60], [160, 110, 70], [210, 200, 140],
-                             [90, 130, 50], [180, 140, 60]])
+        colour = rng.choice(
+            [
+                [200, 180, 90],
+                [120, 160, 60],
+                [160, 110, 70],
+                [210, 200, 140],
+                [90, 130, 50],
+                [180, 140, 60],
+            ]
+        )
         box = cv2.boxPoints(((cx, cy), (fw, fh), angle)).astype(np.int32)
         x0, y0 = max(int(box[:, 0].min()), 0), max(int(box[:, 1].min()), 0)
         x1, y1 = min(int(box[:, 0].max()) + 1, w), min(int(box[:, 1].max()) + 1, h)
@@ -178,17 +187,19 @@ def make_terrain(seed: int = 7, size: tuple[int, int] = (2400, 1600)) -> np.ndar
         cv2.ellipse(img, centre, axes, rng.uniform(0, 180), 0, 360, (40, 80, 150), -1)
     # roads
     for _ in range(int(7 * scale) + 2):
-        pts = np.cumsum(rng.normal(0, 300 * scale, (5, 2)), axis=0) + [rng.uniform(0, w),
-                                                                        rng.uniform(0, h)]
-        cv2.polylines(img, [pts.astype(np.int32)], False, (110, 110, 105),
-                      max(2, int(14 * scale)))
+        pts = np.cumsum(rng.normal(0, 300 * scale, (5, 2)), axis=0) + [
+            rng.uniform(0, w),
+            rng.uniform(0, h),
+        ]
+        cv2.polylines(img, [pts.astype(np.int32)], False, (110, 110, 105), max(2, int(14 * scale)))
         cv2.polylines(img, [pts.astype(np.int32)], False, (230, 230, 220), max(1, int(scale)))
     # buildings with shadows
     for _ in range(int(140 * scale * scale) + 6):
         x, y = int(rng.uniform(0, w)), int(rng.uniform(0, h))
         bw, bh = int(rng.uniform(12, 60) * scale) + 2, int(rng.uniform(12, 60) * scale) + 2
-        roof = rng.choice([[170, 60, 50], [200, 200, 200], [90, 90, 100], [150, 120, 90],
-                           [60, 90, 140]])
+        roof = rng.choice(
+            [[170, 60, 50], [200, 200, 200], [90, 90, 100], [150, 120, 90], [60, 90, 140]]
+        )
         cv2.rectangle(img, (x + 4, y + 4), (x + bw + 4, y + bh + 4), (40, 45, 35), -1)
         cv2.rectangle(img, (x, y), (x + bw, y + bh), [float(c) for c in roof], -1)
     # trees
@@ -232,8 +243,12 @@ def _poses(plan: FlightPlan, rng: np.random.Generator) -> Iterator[tuple[int, Po
             if seg.kind == "hover":
                 jitter = rng.normal(0, 0.6, 2)
                 wobble = rng.normal(0, 0.3)
-                p = Pose(seg.start.x + jitter[0] + 0.02 * k, seg.start.y + jitter[1],
-                         seg.start.yaw + wobble, seg.start.scale)
+                p = Pose(
+                    seg.start.x + jitter[0] + 0.02 * k,
+                    seg.start.y + jitter[1],
+                    seg.start.yaw + wobble,
+                    seg.start.scale,
+                )
             else:
                 t = _smooth((k + 1) / (seg.frames + 1))
                 p = Pose(
@@ -253,10 +268,17 @@ def _view(terrain: np.ndarray, pose: Pose, size: tuple[int, int]) -> np.ndarray:
     a = math.radians(pose.yaw)
     ca, sa = math.cos(a) * zoom, math.sin(a) * zoom
     # output (u, v) -> terrain: centre + R * zoom * (u - w/2, v - h/2)
-    m = np.array([[ca, -sa, pose.x - ca * w / 2 + sa * h / 2],
-                  [sa, ca, pose.y - sa * w / 2 - ca * h / 2]], np.float64)
-    return cv2.warpAffine(terrain, m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_REFLECT)
+    m = np.array(
+        [[ca, -sa, pose.x - ca * w / 2 + sa * h / 2], [sa, ca, pose.y - sa * w / 2 - ca * h / 2]],
+        np.float64,
+    )
+    return cv2.warpAffine(
+        terrain,
+        m,
+        (w, h),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REFLECT,
+    )
 
 
 def render(
@@ -266,27 +288,32 @@ def render(
 
     For long flights use :func:`write_flight`, which streams frames to the encoder.
     """
-    frames: list[np.ndarray] = []
-    truth = None
-    for frame, truth in _render_iter(plan, size, seed):
-        frames.append(frame)
-    assert truth is not None
-    return frames, truth
+    truth = GroundTruth(fps=plan.fps, frames=plan.frames, size=size)
+    return list(_render_iter(plan, size, seed, truth)), truth
 
 
 def _render_iter(
-    plan: FlightPlan, size: tuple[int, int], seed: int
-) -> Iterator[tuple[np.ndarray, GroundTruth]]:
+    plan: FlightPlan, size: tuple[int, int], seed: int, truth: GroundTruth
+) -> Iterator[np.ndarray]:
+    """Yield the frames of a plan, filling ``truth`` as it goes."""
     rng = np.random.default_rng(seed)
     terrain = make_terrain(plan.terrain_seed)
-    truth = GroundTruth(fps=plan.fps, frames=plan.frames, size=size)
     start = 0
     for i, seg in enumerate(plan.segments):
-        truth.segments.append({"index": i, "kind": seg.kind, "place": seg.place,
-                               "start": start, "end": start + seg.frames - 1})
+        truth.segments.append(
+            {
+                "index": i,
+                "kind": seg.kind,
+                "place": seg.place,
+                "start": start,
+                "end": start + seg.frames - 1,
+            }
+        )
         start += seg.frames
     truth.perturbations = [asdict(p) for p in plan.perturbations]
-    flashes = {p.frame + k for p in plan.perturbations if p.kind == "flash" for k in range(p.length)}
+    flashes = {
+        p.frame + k for p in plan.perturbations if p.kind == "flash" for k in range(p.length)
+    }
     for n, (si, pose, gain) in enumerate(_poses(plan, rng)):
         img = _view(terrain, pose, size).astype(np.float32) * gain
         img += rng.normal(0, 2.0, img.shape).astype(np.float32)  # sensor noise
@@ -294,9 +321,10 @@ def _render_iter(
             img = img * 0.3 + 230.0
         truth.segment.append(si)
         truth.place.append(plan.segments[si].place)
-        truth.pose.append((round(pose.x, 3), round(pose.y, 3), round(pose.yaw, 3),
-                           round(pose.scale, 4)))
-        yield np.clip(img, 0, 255).astype(np.uint8), truth
+        truth.pose.append(
+            (round(pose.x, 3), round(pose.y, 3), round(pose.yaw, 3), round(pose.scale, 4))
+        )
+        yield np.clip(img, 0, 255).astype(np.uint8)
 
 
 def write_flight(
@@ -319,22 +347,25 @@ def write_flight(
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp{os.getpid()}{target.suffix}")
-    truth: GroundTruth | None = None
+    truth = GroundTruth(fps=plan.fps, frames=plan.frames, size=size)
     with av.open(str(tmp), mode="w") as out:
         from fractions import Fraction
 
-        stream = out.add_stream(codec, rate=Fraction(plan.fps).limit_denominator(1001))
+        stream: Any = out.add_stream(codec, rate=Fraction(plan.fps).limit_denominator(1001))
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": str(crf), "preset": "veryfast", "bf": str(bframes),
-                          "g": str(int(plan.fps * 2))}
-        for frame, truth in _render_iter(plan, size, seed):
+        stream.options = {
+            "crf": str(crf),
+            "preset": "veryfast",
+            "bf": str(bframes),
+            "g": str(int(plan.fps * 2)),
+        }
+        for frame in _render_iter(plan, size, seed, truth):
             vf = av.VideoFrame.from_ndarray(frame, format="rgb24")
             for packet in stream.encode(vf):
                 out.mux(packet)
         for packet in stream.encode(None):
             out.mux(packet)
     os.replace(tmp, target)
-    assert truth is not None
     Path(f"{target}.truth.json").write_text(truth.to_json(), encoding="utf-8")
     return truth

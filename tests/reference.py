@@ -1,0 +1,83 @@
+"""Slow, obviously correct references for the numba kernels (plain numpy and Python)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def area_downsample(plane: np.ndarray, oh: int, ow: int, offset=0.0, scale=1.0) -> np.ndarray:
+    h, w = plane.shape
+    out = np.empty((oh, ow), np.float64)
+    for i in range(oh):
+        r0, r1 = i * h // oh, max((i + 1) * h // oh, i * h // oh + 1)
+        for j in range(ow):
+            c0, c1 = j * w // ow, max((j + 1) * w // ow, j * w // ow + 1)
+            out[i, j] = plane[r0:r1, c0:c1].astype(np.float64).mean()
+    return ((out - offset) * scale).astype(np.float32)
+
+
+def dct_matrix(n: int) -> np.ndarray:
+    d = np.empty((n, n))
+    for k in range(n):
+        for i in range(n):
+            c = math.sqrt(1 / n) if k == 0 else math.sqrt(2 / n)
+            d[k, i] = c * math.cos(math.pi * (2 * i + 1) * k / (2 * n))
+    return d
+
+
+def phash(thumb: np.ndarray) -> int:
+    small = area_downsample(thumb, 32, 32).astype(np.float64)
+    d = dct_matrix(32)
+    coef = (d @ small @ d.T)[:8, :8].ravel()
+    med = np.median(coef)
+    return sum(1 << b for b in range(64) if coef[b] > med + 1e-4)
+
+
+def dhash(thumb: np.ndarray) -> int:
+    cells = area_downsample(thumb, 8, 9)
+    bits = [cells[i, j] < cells[i, j + 1] for i in range(8) for j in range(8)]
+    return sum(1 << b for b, on in enumerate(bits) if on)
+
+
+def color_histogram(y, u, v, ybins=8, cbins=4) -> np.ndarray:
+    y, u, v = (np.asarray(a, np.float64) for a in (y, u, v))  # the kernel computes in float64
+    by = np.clip((y * ybins).astype(np.int64), 0, ybins - 1)
+    bu = np.clip(((u + 0.5) * cbins).astype(np.int64), 0, cbins - 1)
+    bv = np.clip(((v + 0.5) * cbins).astype(np.int64), 0, cbins - 1)
+    idx = (by * cbins + bu) * cbins + bv
+    return (np.bincount(idx.ravel(), minlength=ybins * cbins * cbins) / y.size).astype(np.float32)
+
+
+def hamming(a: int, b: int) -> int:
+    return bin(a ^ b).count("1")
+
+
+def hist_distance(a, b) -> float:
+    return 0.5 * float(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)).sum())
+
+
+def sharpness(t: np.ndarray) -> float:
+    t = t.astype(np.float64)
+    lap = t[:-2, 1:-1] + t[2:, 1:-1] + t[1:-1, :-2] + t[1:-1, 2:] - 4 * t[1:-1, 1:-1]
+    return float(lap.var()) if lap.size else 0.0
+
+
+def failure_function(s) -> list[int]:
+    out = []
+    for i in range(len(s)):
+        prefix = s[: i + 1]
+        best = 0
+        for k in range(1, i + 1):
+            if prefix[:k] == prefix[-k:]:
+                best = k
+        out.append(best)
+    return out
+
+
+def find(text, pattern) -> list[int]:
+    m = len(pattern)
+    if m == 0:
+        return []
+    return [i for i in range(len(text) - m + 1) if list(text[i : i + m]) == list(pattern)]

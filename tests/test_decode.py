@@ -1,0 +1,133 @@
+"""Decoding: inputs of every kind, errors that name the file and the cause."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import ffmpeg
+
+import framesig
+from framesig.decode import open_source, read_frames_rgb
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(framesig.OpenError, match="no such file") as err:
+        framesig.summarize(tmp_path / "nope.mp4")
+    assert "nope.mp4" in str(err.value)
+
+
+def test_empty_file(tmp_path):
+    p = tmp_path / "empty.mp4"
+    p.write_bytes(b"")
+    with pytest.raises(framesig.EmptyVideoError, match="0 bytes"):
+        framesig.summarize(p)
+
+
+def test_not_a_video(tmp_path):
+    p = tmp_path / "notes.mp4"
+    p.write_text("these are not frames\n" * 100)
+    with pytest.raises(framesig.OpenError, match="notes.mp4"):
+        framesig.summarize(p)
+
+
+def test_audio_only(tmp_path):
+    p = tmp_path / "audio_only.mp4"
+    ffmpeg("-f", "lavfi", "-i", "sine=d=2", "-c:a", "aac", str(p))
+    with pytest.raises(framesig.NoVideoStreamError, match="no video stream.*audio"):
+        framesig.summarize(p)
+
+
+def test_folder_without_images(tmp_path):
+    (tmp_path / "readme.txt").write_text("x")
+    with pytest.raises(framesig.OpenError, match="no images"):
+        framesig.summarize(tmp_path)
+
+
+def test_image_folder_natural_order(tmp_path):
+    import cv2
+
+    for i in (1, 2, 10):  # natural order: 1, 2, 10 (not 1, 10, 2)
+        cv2.imwrite(str(tmp_path / f"f{i}.png"), np.full((40, 60, 3), i * 20, np.uint8))
+    with open_source(tmp_path, fps=10) as src:
+        means = [float(f.y.mean()) for f in src.frames()]
+    assert means == sorted(means)
+
+
+def test_array_source_checks_shapes():
+    frames = [np.zeros((10, 10, 3), np.uint8), np.zeros((12, 10, 3), np.uint8)]
+    with pytest.raises(framesig.UnsupportedError, match="frame 1"):
+        framesig.summarize(frames)
+    with pytest.raises(framesig.EmptyVideoError):
+        framesig.summarize([])
+
+
+def test_bframes_display_order_and_pts(sample_flight):
+    """B03: with B-frames, times rise and time i is ffprobe's pts_time of presented frame i."""
+    out = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "frame=pts_time",
+            "-of",
+            "csv=p=0",
+            str(sample_flight),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    expected = [float(x.strip(",")) for x in out]
+    with open_source(sample_flight) as src:
+        got = [f.time for f in src.frames()]
+    assert got == pytest.approx(expected, abs=1e-6)
+
+
+def test_ten_bit_hevc_decodes(tmp_path):
+    p = tmp_path / "hevc10.mp4"
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=30",
+        "-t",
+        "1",
+        "-c:v",
+        "libx265",
+        "-pix_fmt",
+        "yuv420p10le",
+        "-x265-params",
+        "log-level=error",
+        str(p),
+    )
+    with open_source(p) as src:
+        first = next(iter(src.frames()))
+        assert first.bit_depth == 10 and first.y.dtype == np.uint16
+    sig = framesig.summarize(p)
+    assert sig.source.bit_depth == 10 and sig.source.frames == 30
+
+
+def test_keyframes_read_by_seek_equal_sequential(sample_flight):
+    sig = framesig.summarize(sample_flight)
+    wanted = [(s.keyframe, s.keyframe_pts) for s in sig.states[:4]]
+    by_seek = dict(read_frames_rgb(sample_flight, wanted))
+    in_order = dict(read_frames_rgb(sample_flight, wanted, seek=False))
+    assert set(by_seek) == set(in_order) == {w[0] for w in wanted}
+    for k in by_seek:
+        assert np.abs(by_seek[k].astype(int) - in_order[k]).mean() < 3
+
+
+def test_import_compiles_nothing_and_loads_no_decoder():
+    code = (
+        "import sys, framesig; print(sorted(m for m in ('av', 'numba', 'cv2') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout
+    assert out.strip() == "[]"

@@ -1,0 +1,75 @@
+"""The sample flight against its ground truth, and the CLI as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import framesig
+from framesig import synthetic
+from framesig.cli import main
+
+
+def _state_at(sig, frame):
+    return next(r.state for r in sig.runs if r.start_frame <= frame <= r.end_frame)
+
+
+def test_demo_flight_return_and_flash(sample_flight):
+    truth = synthetic.GroundTruth.from_json(
+        (sample_flight.parent / f"{sample_flight.name}.truth.json").read_text()
+    )
+    sig = framesig.summarize(sample_flight)
+    hovers = truth.hovers()
+    first_a, back_a = hovers[0], hovers[-1]
+    assert first_a["place"] == back_a["place"]
+
+    def hover_state(h):
+        frames = range(int(h["start"]) + 5, int(h["end"]) - 5)
+        states = {_state_at(sig, f) for f in frames}
+        assert len(states) == 1, (h, states)  # the hover is one state
+        return states.pop()
+
+    assert hover_state(first_a) == hover_state(back_a)
+    assert len({hover_state(h) for h in hovers}) == 3  # three places, three states
+    flash = truth.perturbations[0]["frame"]
+    assert all(abs(t.frame - flash) > 2 for t in sig.transitions)
+    assert any(tr.start_frame <= flash <= tr.end_frame for tr in sig.transients)
+
+
+def test_cli_summarize_writes_outputs(sample_flight, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["summarize", str(sample_flight), "-o", str(out), "-q"]) == 0
+    sig = framesig.Signature.load(out / "signature.json")
+    jpgs = sorted((out / "keyframes").glob("state_*.jpg"))
+    assert len(jpgs) == len(sig.states)
+    assert (out / "contact_sheet.png").stat().st_size > 1000
+
+
+def test_cli_json_and_errors(sample_flight, tmp_path, capsys):
+    assert main(["summarize", str(sample_flight), "--json", "-q", "--max-frames", "50"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["source"]["frames"] == 50 and data["source"]["partial"] is True
+    assert main(["summarize", str(tmp_path / "missing.mp4")]) == 1
+    assert "missing.mp4: no such file" in capsys.readouterr().err
+
+
+def test_cli_demo_runs_in_a_fresh_process(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "framesig.cli", "demo", "-o", str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "the state of the first visit (a return)" in out.stdout
+    assert "no transition (transient)" in out.stdout
+
+
+@pytest.mark.parametrize("bad", [["summarize"], ["nope"]])
+def test_cli_usage_errors_exit_2(bad):
+    with pytest.raises(SystemExit) as exc:
+        main(bad)
+    assert exc.value.code == 2

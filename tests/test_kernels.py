@@ -1,0 +1,151 @@
+"""Each kernel against its slow reference, on examples and on hypothesis-drawn inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import reference as ref
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from framesig import kernels
+
+planes_u8 = st.integers(8, 90).flatmap(
+    lambda h: st.integers(8, 90).flatmap(
+        lambda w: arrays(np.uint8, (h, w), elements=st.integers(0, 255))
+    )
+)
+
+
+@given(planes_u8, st.integers(1, 8), st.integers(1, 8))
+def test_area_downsample_matches_reference(plane, oh, ow):
+    got = kernels.area_downsample(plane, oh, ow, offset=16.0, scale=1 / 219)
+    np.testing.assert_allclose(
+        got, ref.area_downsample(plane, oh, ow, 16.0, 1 / 219), rtol=1e-5, atol=1e-5
+    )
+
+
+@given(arrays(np.uint16, (37, 53), elements=st.integers(0, 1023)))
+def test_area_downsample_10bit(plane):
+    got = kernels.area_downsample(plane, 7, 9, scale=1 / 1023)
+    np.testing.assert_allclose(got, ref.area_downsample(plane, 7, 9, 0.0, 1 / 1023), atol=1e-6)
+
+
+def test_area_downsample_strided_view():
+    base = np.arange(40 * 64, dtype=np.uint8).reshape(40, 64)
+    view = base[:, :50]  # a decoder plane with padding: line_size > width
+    np.testing.assert_allclose(kernels.area_downsample(view, 5, 5), ref.area_downsample(view, 5, 5))
+
+
+def test_area_downsample_rejects_bad_input():
+    with pytest.raises(ValueError):
+        kernels.area_downsample(np.zeros((4, 4, 3), np.uint8), 2, 2)
+    with pytest.raises(ValueError):
+        kernels.area_downsample(np.zeros((4, 4), np.uint8), 8, 2)
+
+
+thumbs = arrays(np.float32, (64, 64), elements=st.floats(0, 1, width=32))
+
+
+@given(thumbs)
+def test_phash_matches_reference(thumb):
+    got = kernels.phash(thumb)
+    want = ref.phash(thumb)
+    # float32 vs float64 DCTs may flip a coefficient lying exactly at the median
+    assert ref.hamming(got, want) <= 2
+
+
+@given(thumbs)
+def test_dhash_matches_reference(thumb):
+    assert kernels.dhash(thumb) == ref.dhash(thumb)
+
+
+def test_phash_is_stable_under_noise_and_differs_between_scenes(rng):
+    a = rng.random((64, 64)).astype(np.float32)
+    import cv2
+
+    a = cv2.GaussianBlur(a, (9, 9), 3)
+    noisy = np.clip(a + rng.normal(0, 0.01, a.shape), 0, 1).astype(np.float32)
+    other = cv2.GaussianBlur(rng.random((64, 64)).astype(np.float32), (9, 9), 3)
+    assert kernels.hamming(kernels.phash(a), kernels.phash(noisy)) <= 6
+    assert kernels.hamming(kernels.phash(a), kernels.phash(other)) >= 16
+
+
+@given(
+    arrays(np.float32, (32, 32), elements=st.floats(0, 1, width=32)),
+    arrays(np.float32, (32, 32), elements=st.floats(-0.5, 0.5, width=32)),
+    arrays(np.float32, (32, 32), elements=st.floats(-0.5, 0.5, width=32)),
+)
+def test_color_histogram_matches_reference(y, u, v):
+    got = kernels.color_histogram(y, u, v)
+    np.testing.assert_allclose(got, ref.color_histogram(y, u, v), atol=1e-6)
+    assert got.sum() == pytest.approx(1.0, abs=1e-5)
+
+
+@given(st.integers(0, 2**64 - 1), st.integers(0, 2**64 - 1))
+def test_hamming_matches_reference(a, b):
+    assert kernels.hamming(a, b) == ref.hamming(a, b)
+
+
+@given(
+    arrays(np.float32, 16, elements=st.floats(0, 1, width=32)),
+    arrays(np.float32, 16, elements=st.floats(0, 1, width=32)),
+)
+def test_hist_distance_matches_reference(a, b):
+    assert kernels.hist_distance(a, b) == pytest.approx(ref.hist_distance(a, b), abs=1e-5)
+
+
+@given(thumbs)
+def test_sharpness_matches_reference(thumb):
+    assert kernels.sharpness(thumb) == pytest.approx(ref.sharpness(thumb), rel=1e-4, abs=1e-7)
+
+
+@given(st.integers(1, 12), st.integers(0, 2**31 - 1))
+def test_batch_features_equal_single_frame_kernels(n, seed):
+    r = np.random.default_rng(seed)
+    luma = r.random((n, 64, 64), dtype=np.float32)
+    cu = (r.random((n, 32, 32), dtype=np.float32) - 0.5).astype(np.float32)
+    cv = (r.random((n, 32, 32), dtype=np.float32) - 0.5).astype(np.float32)
+    f = kernels.frame_features(luma, cu, cv)
+    for i in range(n):
+        assert int(f["phash"][i]) == kernels.phash(luma[i])
+        assert int(f["dhash"][i]) == kernels.dhash(luma[i])
+        ysmall = ref.area_downsample(luma[i], 32, 32)
+        np.testing.assert_allclose(
+            f["hist"][i], ref.color_histogram(ysmall, cu[i], cv[i]), atol=1e-6
+        )
+        assert f["texture"][i] == pytest.approx(float(ysmall.std()), rel=1e-4)
+        assert np.isfinite(f["sharpness"][i])
+
+
+def test_uniform_frames_have_finite_features_and_distinct_histograms():
+    """B18: solid blue, white and black hash alike; the histogram must tell them apart."""
+    luma = np.stack([np.full((64, 64), v, np.float32) for v in (0.1, 1.0, 0.0)])
+    cu = np.stack([np.full((32, 32), c, np.float32) for c in (0.45, 0.0, 0.0)])
+    cv = np.stack([np.full((32, 32), c, np.float32) for c in (-0.1, 0.0, 0.0)])
+    f = kernels.frame_features(luma, cu, cv)
+    for key in ("hist", "sharpness", "texture", "mean_luma"):
+        assert np.isfinite(f[key]).all()
+    d = [kernels.hist_distance(f["hist"][i], f["hist"][j]) for i, j in ((0, 1), (1, 2), (0, 2))]
+    assert min(d) == pytest.approx(1.0)
+
+
+def test_thumbnails_apply_rotation():
+    y = np.zeros((64, 128), np.uint8)
+    y[:, :8] = 255  # a bright left edge
+    luma = np.empty((64, 64), np.float32)
+    cu = np.empty((32, 32), np.float32)
+    cv = np.empty((32, 32), np.float32)
+    levels = kernels.plane_levels(8, True)
+    kernels.thumbnails_into(y, None, None, levels, 90, luma, cu, cv)
+    # turned 90 degrees counter-clockwise, the left edge becomes the bottom edge
+    assert luma[-1, :].mean() > 0.9 and luma[0, :].mean() < 0.1
+    assert np.all(cu == 0)
+
+
+def test_plane_levels_limited_and_ten_bit():
+    yo, ys, co, cs = kernels.plane_levels(10, False)
+    assert (64 - yo) * ys == pytest.approx(0.0)
+    assert (940 - yo) * ys == pytest.approx(1.0)
+    assert co == 512.0

@@ -1,0 +1,127 @@
+"""The state index against a brute-force scan, and the quantizer on controlled inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import reference as ref
+from hypothesis import given
+from hypothesis import strategies as st
+
+from framesig.quantize import Quantizer, StateIndex, choose_keyframes
+from framesig.settings import Settings
+
+
+def _hist(r, bins=8):
+    h = r.random(bins).astype(np.float32)
+    return h / h.sum()
+
+
+@given(st.integers(0, 2**31 - 1), st.integers(1, 300), st.integers(0, 20))
+def test_state_index_equals_brute_force(seed, n, radius):
+    r = np.random.default_rng(seed)
+    idx = StateIndex()
+    hashes = []
+    base = int(r.integers(0, 2**63))
+    for _ in range(n):
+        flips = r.choice(64, size=int(r.integers(0, 24)), replace=False)
+        h = base
+        for b in flips:
+            h ^= 1 << int(b)
+        hashes.append(h)
+        idx.add(h, _hist(r), flat=False)
+    q = hashes[int(r.integers(0, n))] ^ (1 << int(r.integers(0, 64)))
+    qh = idx.hists[0]
+    got = idx.nearest(q, qh, False, max_hash=radius, max_hist=1.0)
+    best = (-1, 64, 0.0)
+    best_score = np.inf
+    for sid, h in enumerate(hashes):
+        dh = ref.hamming(q, h)
+        if dh > radius:
+            continue
+        dc = ref.hist_distance(qh, idx.hists[sid])
+        score = dh / 64 + dc
+        if score < best_score:
+            best, best_score = (sid, dh, dc), score
+    assert got[0] == best[0]
+
+
+def test_state_index_pop_and_update_keep_tables_consistent():
+    idx = StateIndex()
+    h = np.full(4, 0.25, np.float32)
+    for k in range(100):
+        idx.add(k * 0x1111, h, flat=False)
+    idx.update(5, 0xFFFF0000FFFF0000, h, flat=False)
+    idx.pop()
+    assert len(idx) == 99
+    assert idx.nearest(0xFFFF0000FFFF0000, h, False, max_hash=0, max_hist=0.1)[0] == 5
+    assert idx.nearest(99 * 0x1111, h, False, max_hash=0, max_hist=0.1)[0] == -1
+
+
+def _frames(hash_of, n_each):
+    ph, hist = [], []
+    for h, c in hash_of:
+        for _ in range(n_each):
+            ph.append(h)
+            v = np.zeros(8, np.float32)
+            v[c] = 1
+            hist.append(v)
+    return np.array(ph, np.uint64), np.array(hist), np.ones(len(ph), np.float32)
+
+
+A, B, C = 0, 0xFFFFFFFF00000000, 0x00000000FFFFFFFF
+
+
+def test_quantizer_revisit_gets_old_id_and_flash_is_transient():
+    ph, hist, tex = _frames([(A, 0), (B, 1), (A, 0)], 40)
+    ph[10] = C  # a one-frame flash inside the first hover
+    hist[10] = 0
+    hist[10, 5] = 1
+    q = Quantizer(Settings(prototype_frames=8))
+    q.push(ph, hist, tex)
+    res = q.finish()
+    assert res.labels[:40].tolist() == [0] * 40
+    assert set(res.labels[40:80].tolist()) == {1}
+    assert res.labels[80:].tolist() == [0] * 40
+    assert res.transients == ((10, 10),)
+    assert [(t.frame, t.revisit) for t in res.transitions] == [(40, False), (80, True)]
+
+
+def test_quantizer_batches_do_not_change_the_result():
+    r = np.random.default_rng(3)
+    ph, hist, tex = _frames([(A, 0), (B, 1), (C, 2), (B, 1)], 13)
+    hist = hist + r.random(hist.shape).astype(np.float32) * 0.01
+    whole = Quantizer()
+    whole.push(ph, hist, tex)
+    split = Quantizer()
+    for a in range(0, len(ph), 5):
+        split.push(ph[a : a + 5], hist[a : a + 5], tex[a : a + 5])
+    assert whole.finish().labels.tolist() == split.finish().labels.tolist()
+
+
+def test_change_shorter_than_persist_is_not_a_transition():
+    ph, hist, tex = _frames([(A, 0)], 30)
+    ph[12:14] = B  # two frames away
+    q = Quantizer(Settings(persist=3))
+    q.push(ph, hist, tex)
+    res = q.finish()
+    assert set(res.labels.tolist()) == {0} and res.transients == ((12, 13),)
+
+
+def test_flat_frames_are_told_apart_by_histogram_only():
+    ph = np.array([1, 2**40, 7] * 10, np.uint64)  # noise hashes on flat frames
+    hist = np.zeros((30, 8), np.float32)
+    hist[:, 0] = 1
+    tex = np.zeros(30, np.float32)
+    q = Quantizer()
+    q.push(ph, hist, tex)
+    assert set(q.finish().labels.tolist()) == {0}
+
+
+def test_keyframe_is_sharp_and_typical():
+    labels = np.array([0] * 10 + [1] * 5)
+    ph = np.array([0] * 10 + [7] * 5, np.uint64)
+    ph[5] = 2**64 - 1  # atypical frame
+    sharp = np.ones(15, np.float32)
+    sharp[5] = 100.0  # sharpest but atypical: not chosen
+    sharp[6] = 2.0
+    assert choose_keyframes(labels, ph, sharp, 2).tolist() == [6, 12]

@@ -1,0 +1,85 @@
+"""Signatures as values: JSON round trips, runs cover every frame, hashes know their distance."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import framesig
+from framesig.signature import SCHEMA_VERSION, Signature
+from framesig.values import ImageHash
+
+
+def _flight(r, segments):
+    frames = []
+    for scene, n in segments:
+        for _ in range(n):
+            noise = r.integers(-3, 4, scene.shape)
+            frames.append(np.clip(scene.astype(int) + noise, 0, 255).astype(np.uint8))
+    return frames
+
+
+@pytest.fixture(scope="module")
+def scenes():
+    import cv2
+
+    r = np.random.default_rng(1)
+    return [
+        cv2.GaussianBlur(r.integers(0, 256, (72, 128, 3), dtype=np.uint8), (7, 7), 2)
+        for _ in range(4)
+    ]
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(1, 25)), min_size=1, max_size=6))
+def test_runs_cover_every_frame_once_in_order(scenes, plan):
+    r = np.random.default_rng(0)
+    frames = _flight(r, [(scenes[i], n) for i, n in plan])
+    sig = framesig.summarize(frames, fps=25)
+    assert sig.source.frames == len(frames)
+    expected = 0
+    for run in sig.runs:
+        assert run.start_frame == expected and run.end_frame >= run.start_frame
+        assert run.end_time > run.start_time
+        expected = run.end_frame + 1
+    assert expected == len(frames)
+    assert sum(s.frames for s in sig.states) == len(frames)
+    assert all(a.end_time == b.start_time for a, b in zip(sig.runs, sig.runs[1:], strict=False))
+    assert Signature.from_json(sig.to_json()) == sig
+
+
+def test_signature_json_is_versioned_and_exact(scenes, tmp_path):
+    frames = _flight(np.random.default_rng(2), [(scenes[0], 20), (scenes[1], 20), (scenes[0], 20)])
+    sig = framesig.summarize(frames, fps=30)
+    data = json.loads(sig.to_json())
+    assert data["schema_version"] == SCHEMA_VERSION
+    path = tmp_path / "sig.json"
+    sig.save(path)
+    assert Signature.load(path) == sig
+    assert sig.symbols == (0, 1, 0)
+    assert sig.find([1, 0]) == [(sig.runs[1].start_time, sig.runs[2].end_time)]
+    assert sig.state_at(0.5) == 0
+    data["schema_version"] = 999
+    with pytest.raises(ValueError, match="schema version"):
+        Signature.from_dict(data)
+
+
+def test_image_hash_value():
+    a, b = ImageHash(0), ImageHash.from_hex("00000000000000ff")
+    assert a - b == 8 and b.hex == "00000000000000ff" and str(b) == b.hex
+    with pytest.raises(ValueError):
+        ImageHash(-1)
+    with pytest.raises(ValueError):
+        ImageHash.from_hex("abc")
+
+
+def test_settings_are_validated():
+    with pytest.raises(framesig.SettingsError):
+        framesig.Settings(join_hist=2.0)
+    with pytest.raises(framesig.SettingsError):
+        framesig.Settings.from_dict({"nope": 1})
+    with pytest.raises(framesig.SettingsError):
+        framesig.summarize([np.zeros((8, 8, 3), np.uint8)], persist=0)
