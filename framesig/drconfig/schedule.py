@@ -168,7 +168,9 @@ def schedule(steps: Sequence[Step], *, use_timeouts: bool = False) -> Schedule:
     path: list[str] = []
     if order:
         pos = {s.id: i for i, s in enumerate(order)}
-        current: Step | None = min(
+        # End at the last step (in order) that finishes at the total, so zero-length
+        # trailing steps stay on the path.
+        current: Step | None = max(
             (s for s in order if finish[s.id] == total), key=lambda s: pos[s.id]
         )
         while current is not None:
