@@ -212,6 +212,7 @@ def _assemble(
             frames=int(frame_counts[sid]),
             runs=int(run_counts[sid]),
             first_time=first_time[sid],
+            hist=tuple(round(float(x), 4) for x in q.state_hists[sid]),
         )
         for sid in range(n_states)
         if frame_counts[sid] > 0

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -93,6 +93,9 @@ class State:
     frames: int
     runs: int
     first_time: float
+    # The state's colour histogram (kernels.HIST_BINS bins, 4 decimals), for matching states
+    # across flights; empty in signatures written before it existed.
+    hist: tuple[float, ...] = ()
 
     @property
     def image_hash(self) -> ImageHash:
@@ -171,7 +174,12 @@ T = TypeVar("T")
 
 def _build(cls: type[T], data: dict[str, Any]) -> T:
     names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    missing = names - set(data)
+    required = {
+        f.name
+        for f in fields(cls)  # type: ignore[arg-type]
+        if f.default is MISSING and f.default_factory is MISSING
+    }
+    missing = required - set(data)
     if missing:
         raise ValueError(f"{cls.__name__}: missing field(s) {', '.join(sorted(missing))}")
     kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k in names}
