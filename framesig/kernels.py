@@ -213,8 +213,136 @@ def _sharpness(thumb):  # pragma: no cover - compiled
     return max(s2 / n - mean * mean, 0.0)
 
 
+def _gauss_kernel(sigma: float) -> np.ndarray:
+    radius = max(1, int(math.ceil(3 * sigma)))
+    x = np.arange(-radius, radius + 1, dtype=np.float64)
+    k = np.exp(-0.5 * (x / sigma) ** 2)
+    return (k / k.sum()).astype(np.float32)
+
+
+# Band-pass for view matching: fine enough to place a view, coarse enough that a sub-pixel
+# move of aliased fine texture (crop rows, treetops) does not decorrelate it.
+_DOG32 = (_gauss_kernel(0.7), _gauss_kernel(2.0))
+_DOG16 = (_gauss_kernel(0.5), _gauss_kernel(1.0))
+
+
+@njit(cache=True, nogil=True)
+def _blur(img, kern, tmp, out):  # pragma: no cover - compiled
+    """Separable blur with clamped edges: rows into ``tmp``, then columns into ``out``."""
+    h, w = img.shape
+    r = kern.shape[0] // 2
+    for i in range(h):
+        for j in range(w):
+            acc = 0.0
+            for k in range(-r, r + 1):
+                c = min(max(j + k, 0), w - 1)
+                acc += kern[k + r] * img[i, c]
+            tmp[i, j] = acc
+    for i in range(h):
+        for j in range(w):
+            acc = 0.0
+            for k in range(-r, r + 1):
+                rr = min(max(i + k, 0), h - 1)
+                acc += kern[k + r] * tmp[rr, j]
+            out[i, j] = acc
+
+
+@njit(cache=True, nogil=True)
+def _detail(img, fine, coarse, out):  # pragma: no cover - compiled
+    """Difference of Gaussians: ``blur(img, fine) - blur(img, coarse)``."""
+    tmp = np.empty_like(img)
+    b2 = np.empty_like(img)
+    _blur(img, fine, tmp, out)
+    _blur(img, coarse, tmp, b2)
+    for i in range(img.shape[0]):
+        for j in range(img.shape[1]):
+            out[i, j] -= b2[i, j]
+
+
+@njit(cache=True, nogil=True)
+def _ncc_at(a, b, dy, dx):  # pragma: no cover - compiled
+    """Normalised cross-correlation of ``a`` and ``b`` shifted by (dy, dx), over the overlap.
+
+    ``b[i, j]`` is compared with ``a[i + dy, j + dx]``. Returns -1 when either side is flat.
+    """
+    h, w = a.shape
+    r0, r1 = max(0, -dy), min(h, h - dy)
+    c0, c1 = max(0, -dx), min(w, w - dx)
+    n = (r1 - r0) * (c1 - c0)
+    if n <= 0:
+        return -1.0
+    sa = 0.0
+    sb = 0.0
+    saa = 0.0
+    sbb = 0.0
+    sab = 0.0
+    for i in range(r0, r1):
+        for j in range(c0, c1):
+            x = a[i + dy, j + dx]
+            y = b[i, j]
+            sa += x
+            sb += y
+            saa += x * x
+            sbb += y * y
+            sab += x * y
+    va = saa - sa * sa / n
+    vb = sbb - sb * sb / n
+    if va <= 1e-12 or vb <= 1e-12:
+        return -1.0
+    return (sab - sa * sb / n) / np.sqrt(va * vb)
+
+
+@njit(cache=True, nogil=True)
+def _aligned_ncc(a16, b16, a32, b32, max_shift16):  # pragma: no cover - compiled
+    """Best detail correlation of two views over shifts, coarse (16x16) then fine (32x32).
+
+    Returns ``(ncc, dy, dx)`` with the shift in 32x32 thumbnail pixels: ``b`` shows what
+    ``a`` shows at ``(i + dy, j + dx)``.
+    """
+    best = -2.0
+    by = 0
+    bx = 0
+    for dy in range(-max_shift16, max_shift16 + 1):
+        for dx in range(-max_shift16, max_shift16 + 1):
+            v = _ncc_at(a16, b16, dy, dx)
+            if v > best:
+                best = v
+                by = dy
+                bx = dx
+    best = -2.0
+    fy = 2 * by
+    fx = 2 * bx
+    cy = fy
+    cx = fx
+    for dy in range(cy - 1, cy + 2):
+        for dx in range(cx - 1, cx + 2):
+            v = _ncc_at(a32, b32, dy, dx)
+            if v > best:
+                best = v
+                fy = dy
+                fx = dx
+    return best, fy, fx
+
+
 @njit(cache=True, parallel=True)
-def _frame_features(luma, cu, cv, dct, phashes, dhashes, hists, sharp, mean_luma, texture):
+def _frame_features(
+    luma,
+    cu,
+    cv,
+    dct,
+    dog32a,
+    dog32b,
+    dog16a,
+    dog16b,
+    phashes,
+    dhashes,
+    hists,
+    sharp,
+    mean_luma,
+    texture,
+    detail32,
+    detail16,
+):
     """Features of a batch of thumbnails; each frame writes only its own rows."""  # noqa: D401
     n = luma.shape[0]
     for f in prange(n):
@@ -227,6 +355,10 @@ def _frame_features(luma, cu, cv, dct, phashes, dhashes, hists, sharp, mean_luma
         sharp[f] = _sharpness(luma[f])
         mean_luma[f] = luma[f].mean()
         texture[f] = ysmall.std()
+        _detail(ysmall, dog32a, dog32b, detail32[f])
+        y16 = np.empty(detail16.shape[1:], np.float32)
+        _area_downsample(ysmall, y16, 0.0, 1.0)
+        _detail(y16, dog16a, dog16b, detail16[f])
 
 
 # ---------------------------------------------------------------------- public API
@@ -322,6 +454,45 @@ def sharpness(thumb: np.ndarray) -> float:
     return float(_sharpness(arr))
 
 
+def view_details(thumb32: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The 32x32 and 16x16 detail (band-passed) thumbnails of a 32x32 luma thumbnail."""
+    small = np.ascontiguousarray(thumb32, dtype=np.float32)
+    if small.shape != (CHROMA, CHROMA):
+        raise ValueError(f"a view thumbnail is {CHROMA}x{CHROMA}, got {small.shape}")
+    d32 = np.empty_like(small)
+    _detail(small, *_DOG32, d32)
+    y16 = np.empty((CHROMA // 2, CHROMA // 2), np.float32)
+    _area_downsample(small, y16, 0.0, 1.0)
+    d16 = np.empty_like(y16)
+    _detail(y16, *_DOG16, d16)
+    return d32, d16
+
+
+def aligned_ncc(
+    a: np.ndarray, b: np.ndarray, a16: np.ndarray, b16: np.ndarray, max_shift: int = 10
+) -> tuple[float, int, int]:
+    """How well view ``b`` matches view ``a`` after the best shift: ``(ncc, dy, dx)``.
+
+    ``a``, ``b`` are 32x32 detail thumbnails and ``a16``, ``b16`` their 16x16 versions (from
+    :func:`frame_features`); shifts up to ``max_shift`` pixels of the 32x32 grid are tried,
+    coarse to fine. ``ncc`` is -1 when a view has no detail.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> img = np.random.default_rng(0).random((40, 40)).astype(np.float32)
+    >>> a, b = view_details(img[:32, :32]), view_details(img[4:36, 2:34])  # b: 4 down, 2 right
+    >>> ncc, dy, dx = aligned_ncc(a[0], b[0], a[1], b[1])
+    >>> (dy, dx), ncc > 0.9
+    ((4, 2), True)
+    """
+    arrs = [np.ascontiguousarray(x, dtype=np.float32) for x in (a, b, a16, b16)]
+    if arrs[0].shape != arrs[1].shape or arrs[2].shape != arrs[3].shape:
+        raise ValueError("views must have equal shapes")
+    ncc, dy, dx = _aligned_ncc(arrs[2], arrs[3], arrs[0], arrs[1], max(1, int(max_shift) // 2))
+    return float(ncc), int(dy), int(dx)
+
+
 def frame_features(
     luma: np.ndarray, chroma_u: np.ndarray, chroma_v: np.ndarray
 ) -> dict[str, np.ndarray]:
@@ -340,7 +511,8 @@ def frame_features(
         ``phash``, ``dhash`` (uint64[n]), ``hist`` (float32[n, HIST_BINS]),
         ``sharpness``, ``mean_luma`` and ``texture`` (float32[n]); ``texture`` is the
         standard deviation of the chroma-sized luma thumbnail, low for flat frames whose
-        hash is noise.
+        hash is noise; ``detail`` (float32[n, CHROMA, CHROMA]) and ``detail16`` (half that
+        side) are high-passed luma thumbnails for :func:`aligned_ncc`.
     """
     luma = np.ascontiguousarray(luma, dtype=np.float32)
     cu = np.ascontiguousarray(chroma_u, dtype=np.float32)
@@ -355,6 +527,8 @@ def frame_features(
         "sharpness": np.empty(n, np.float32),
         "mean_luma": np.empty(n, np.float32),
         "texture": np.empty(n, np.float32),
+        "detail": np.empty((n, CHROMA, CHROMA), np.float32),
+        "detail16": np.empty((n, CHROMA // 2, CHROMA // 2), np.float32),
     }
     if n:
         _frame_features(
@@ -362,12 +536,16 @@ def frame_features(
             cu,
             cv,
             _DCT32,
+            *_DOG32,
+            *_DOG16,
             out["phash"],
             out["dhash"],
             out["hist"],
             out["sharpness"],
             out["mean_luma"],
             out["texture"],
+            out["detail"],
+            out["detail16"],
         )
     return out
 

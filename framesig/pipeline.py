@@ -122,7 +122,9 @@ def _summarize_open(
 
     def flush(n: int) -> None:
         feats = kernels.frame_features(luma[:n], cu[:n], cv[:n])
-        quantizer.push(feats["phash"], feats["hist"], feats["texture"])
+        quantizer.push(
+            feats["phash"], feats["hist"], feats["texture"], feats["detail"], feats["detail16"]
+        )
         log.add(
             pts=pts[:n].copy(),
             time=times[:n].copy(),

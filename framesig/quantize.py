@@ -31,7 +31,7 @@ from itertools import combinations
 
 import numpy as np
 
-from framesig.kernels import _hamming, _hist_distance
+from framesig.kernels import _aligned_ncc, _hamming, _hist_distance
 from framesig.settings import Settings
 
 __all__ = ["StateIndex", "Quantizer", "QuantizeResult", "TransitionEvent", "choose_keyframes"]
@@ -41,6 +41,19 @@ _CHUNK_BITS = 16
 _SCAN_BELOW = 64  # below this many states a plain scan is faster than probing tables
 FLAT_TEXTURE = 0.012  # luma std (0..1) under which a frame's hash is noise
 _SWITCH_MARGIN = 6 / 64  # how much closer another known state must be to take over
+# A frame shows the run's first view when their band-passed thumbnails correlate this well
+# after the best shift, and the shifted views still share this much of their area (2/3
+# keeps the intersection over union with the run's first frame above 0.5).
+_VIEW_MIN_NCC = 0.55
+_VIEW_MIN_OVERLAP = 0.67
+_VIEW_MAX_HIST = 0.6  # a colour change this large is a new view whatever the structure
+_VIEW_SHIFT16 = 6  # search +-6 px of the 16x16 grid (+-12 of 32)
+
+
+def _copy_view(
+    view: tuple[np.ndarray, np.ndarray] | None,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    return None if view is None else (view[0].copy(), view[1].copy())
 
 
 def _chunks(h: int) -> list[int]:
@@ -239,7 +252,8 @@ class Quantizer:
         self._prev: tuple[int, np.ndarray, bool] | None = None
         self._noise_h: deque[int] = deque(maxlen=240)
         self._noise_c: deque[float] = deque(maxlen=240)
-        self._all_labels = np.empty(0, np.int32)
+        self._anchor: tuple[np.ndarray, np.ndarray] | None = None  # the run's first view
+        self._pending_view: tuple[np.ndarray, np.ndarray] | None = None
 
     # -- thresholds from the video's own noise floor
     def _thresholds(self) -> tuple[int, float, int, float]:
@@ -303,13 +317,28 @@ class Quantizer:
         self._grow(sid, phash, hist, flat)
         return sid
 
-    def push(self, phashes: np.ndarray, hists: np.ndarray, textures: np.ndarray) -> None:
-        """Quantize a batch of frames given their features (see :mod:`framesig.kernels`)."""
+    def push(
+        self,
+        phashes: np.ndarray,
+        hists: np.ndarray,
+        textures: np.ndarray,
+        details: np.ndarray | None = None,
+        details16: np.ndarray | None = None,
+    ) -> None:
+        """Quantize a batch of frames given their features (see :mod:`framesig.kernels`).
+
+        With ``details`` and ``details16`` (the band-passed view thumbnails), a frame whose
+        hash has drifted still joins the current state while its view overlaps the view
+        the run began with: a slow transit stays one state until the view has moved by
+        about a third of the frame, instead of splitting at every few pixels of motion.
+        """
         labels = self._batch_labels
+        views = details is not None and details16 is not None
         for k in range(phashes.shape[0]):
             ph = int(phashes[k])
             hist = hists[k]
             flat = bool(textures[k] < FLAT_TEXTURE)
+            view = (details[k], details16[k]) if views else None  # type: ignore[index]
             frame = self._n
             self._n += 1
             if self._prev is not None:
@@ -320,6 +349,7 @@ class Quantizer:
             self._prev = (ph, hist, flat)
             if self._current < 0:
                 self._current = self._new_state(ph, hist, flat)
+                self._anchor = _copy_view(view)
                 labels.append(self._current)
                 continue
             jh, jc, mh, mc = self._thresholds()
@@ -333,7 +363,10 @@ class Quantizer:
                 )
                 if alt >= 0 and adh / 64.0 + adc + _SWITCH_MARGIN > dh / 64.0 + dc:
                     alt = -1
-            if dh <= jh and dc <= jc and alt < 0:
+            close = dh <= jh and dc <= jc
+            if not close and alt < 0 and view is not None and self._anchor is not None:
+                close = self._same_view(view, dc, flat)
+            if close and alt < 0:
                 if self._pending:  # the excursion ended before it persisted
                     self._transients.append((self._pending[0][0], self._pending[-1][0]))
                     self._pending.clear()
@@ -341,10 +374,23 @@ class Quantizer:
                 self._grow(self._current, ph, hist, flat)
                 continue
             self._pending.append((frame, ph, hist, flat))
+            self._pending_view = view
             labels.append(self._current)  # provisional; rewritten if the change persists
             if len(self._pending) >= self.settings.persist:
                 self._commit(mh, mc)
         self._flush_labels()
+
+    def _same_view(self, view: tuple[np.ndarray, np.ndarray], dc: float, flat: bool) -> bool:
+        """Does the frame show what the run's first frame showed, moved by a little?"""
+        if flat or dc > _VIEW_MAX_HIST:
+            return False
+        assert self._anchor is not None
+        ncc, dy, dx = _aligned_ncc(
+            self._anchor[1], view[1], self._anchor[0], view[0], _VIEW_SHIFT16
+        )
+        side = view[0].shape[0]
+        overlap = (1 - abs(dy) / side) * (1 - abs(dx) / side)
+        return bool(ncc >= _VIEW_MIN_NCC and overlap >= _VIEW_MIN_OVERLAP)
 
     def _commit(self, mh: int, mc: float) -> None:
         first, ph, hist, flat = self._pending[0][0], *self._pending[-1][1:]
@@ -358,6 +404,7 @@ class Quantizer:
         self._transitions.append(TransitionEvent(first, self._current, sid, dh, dc, revisit))
         self._relabel(first, sid)
         self._current = sid
+        self._anchor = _copy_view(self._pending_view)
         for _, p_ph, p_hist, p_flat in self._pending:
             self._grow(sid, p_ph, p_hist, p_flat)
         self._pending.clear()
