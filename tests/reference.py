@@ -81,3 +81,33 @@ def find(text, pattern) -> list[int]:
     if m == 0:
         return []
     return [i for i in range(len(text) - m + 1) if list(text[i : i + m]) == list(pattern)]
+
+
+def gauss_kernel(sigma: float) -> np.ndarray:
+    radius = max(1, int(math.ceil(3 * sigma)))
+    k = np.array([math.exp(-0.5 * (x / sigma) ** 2) for x in range(-radius, radius + 1)])
+    return k / k.sum()
+
+
+def blur(img: np.ndarray, kern: np.ndarray) -> np.ndarray:
+    r = len(kern) // 2
+    p = np.pad(img.astype(np.float64), r, mode="edge")
+    rows = sum(kern[k] * p[:, k : k + img.shape[1]] for k in range(len(kern)))[r:-r, :]
+    p2 = np.pad(rows, ((r, r), (0, 0)), mode="edge")
+    return sum(kern[k] * p2[k : k + img.shape[0], :] for k in range(len(kern)))
+
+
+def dog(img: np.ndarray, s1: float, s2: float) -> np.ndarray:
+    return blur(img, gauss_kernel(s1)) - blur(img, gauss_kernel(s2))
+
+
+def ncc_at(a: np.ndarray, b: np.ndarray, dy: int, dx: int) -> float:
+    h, w = a.shape
+    r0, r1, c0, c1 = max(0, -dy), min(h, h - dy), max(0, -dx), min(w, w - dx)
+    if r1 <= r0 or c1 <= c0:
+        return -1.0
+    x = a[r0 + dy : r1 + dy, c0 + dx : c1 + dx].astype(np.float64).ravel()
+    y = b[r0:r1, c0:c1].astype(np.float64).ravel()
+    x, y = x - x.mean(), y - y.mean()
+    den = math.sqrt((x * x).sum() * (y * y).sum())
+    return -1.0 if den <= 1e-12 else float((x * y).sum() / den)

@@ -149,3 +149,48 @@ def test_plane_levels_limited_and_ten_bit():
     assert (64 - yo) * ys == pytest.approx(0.0)
     assert (940 - yo) * ys == pytest.approx(1.0)
     assert co == 512.0
+
+
+@given(arrays(np.float32, (32, 32), elements=st.floats(0, 1, width=32)))
+def test_view_details_are_differences_of_gaussians(img):
+    d32, d16 = kernels.view_details(img)
+    np.testing.assert_allclose(d32, ref.dog(img, 0.7, 2.0), atol=1e-5)
+    np.testing.assert_allclose(d16, ref.dog(ref.area_downsample(img, 16, 16), 0.5, 1.0), atol=1e-5)
+
+
+@given(
+    arrays(np.float32, (32, 32), elements=st.floats(-1, 1, width=32)),
+    arrays(np.float32, (32, 32), elements=st.floats(-1, 1, width=32)),
+    st.integers(-12, 12),
+    st.integers(-12, 12),
+)
+def test_ncc_at_matches_reference(a, b, dy, dx):
+    got = kernels._ncc_at(a, b, dy, dx)
+    assert got == pytest.approx(ref.ncc_at(a, b, dy, dx), abs=1e-4)
+
+
+@given(st.integers(0, 2**31 - 1), st.integers(-8, 8), st.integers(-8, 8))
+def test_aligned_ncc_recovers_a_shift_and_reports_its_own_score(seed, dy, dx):
+    import cv2
+
+    r = np.random.default_rng(seed)
+    big = cv2.GaussianBlur(r.random((64, 64)).astype(np.float32), (0, 0), 1.0)
+    a = big[16:48, 16:48]
+    b = big[16 + dy : 48 + dy, 16 + dx : 48 + dx]
+    (a32, a16), (b32, b16) = kernels.view_details(a), kernels.view_details(b)
+    ncc, gy, gx = kernels.aligned_ncc(a32, b32, a16, b16)
+    assert ncc == pytest.approx(ref.ncc_at(a32, b32, gy, gx), abs=1e-4)
+    assert (gy, gx) == (dy, dx) and ncc > 0.9
+
+
+def test_aligned_ncc_of_unrelated_views_is_low(rng):
+    import cv2
+
+    a, b = (
+        cv2.GaussianBlur(rng.random((32, 32)).astype(np.float32), (0, 0), 1.0) for _ in range(2)
+    )
+    (a32, a16), (b32, b16) = kernels.view_details(a), kernels.view_details(b)
+    assert kernels.aligned_ncc(a32, b32, a16, b16)[0] < 0.5
+    flat = np.full((32, 32), 0.5, np.float32)
+    f32, f16 = kernels.view_details(flat)
+    assert kernels.aligned_ncc(a32, f32, a16, f16)[0] == -1.0

@@ -125,3 +125,19 @@ def test_keyframe_is_sharp_and_typical():
     sharp[5] = 100.0  # sharpest but atypical: not chosen
     sharp[6] = 2.0
     assert choose_keyframes(labels, ph, sharp, 2).tolist() == [6, 12]
+
+
+def test_slow_pan_stays_in_a_state_while_the_view_overlaps():
+    """A transit: the state holds until the view has moved by about a third of the frame."""
+    import cv2
+
+    import framesig
+
+    r = np.random.default_rng(5)
+    ground = cv2.GaussianBlur(r.integers(0, 255, (120, 600, 3), dtype=np.uint8), (0, 0), 2)
+    width, step = 160, 2
+    frames = [ground[:, x : x + width] for x in range(0, 600 - width, step)]
+    sig = framesig.summarize(frames, fps=30)
+    shift_per_state = [run.frames * step / width for run in sig.runs[:-1]]
+    assert all(0.15 <= s <= 0.45 for s in shift_per_state), shift_per_state
+    assert len(set(sig.symbols)) == len(sig.runs)  # never back to an old view
