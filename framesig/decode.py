@@ -142,7 +142,16 @@ class VideoInfo:
 
 @dataclass
 class DecodeStats:
-    """What happened while decoding (filled in as frames come out)."""
+    """What happened while decoding (filled in as frames come out, final at the end).
+
+    ``truncated`` is set when demuxing stopped on a read error, or when the file ends
+    inside the media data its container declares (an ISO-BMFF box or a Matroska segment
+    runs past the end of the file) and video is missing: fewer frames than the index
+    lists, a short last packet, or a video end before the container's duration. A healthy
+    file whose container is longer than its video (longer audio, an edit list) is not.
+    ``skipped_frames`` is how many frames the container's index lists (less those its
+    edit list discards) that did not decode; 0 when the container keeps no count.
+    """
 
     frames: int = 0
     skipped_packets: int = 0
@@ -151,10 +160,11 @@ class DecodeStats:
     decode_errors: list[str] = field(default_factory=list)
     end_time: float = 0.0  # end of the last frame: its time plus its duration
     end_pts: int = 0
-
-    @property
-    def truncated(self) -> bool:
-        return bool(self.demux_error)
+    truncated: bool = False
+    skipped_frames: int = 0
+    packets: int = 0  # video packets demuxed (not empty)
+    discarded_packets: int = 0  # packets the container's edit list drops from display
+    short_packets: int = 0  # packets cut short by the end of the file (corrupt flag)
 
 
 def _natural_key(name: str) -> list[Any]:
@@ -263,10 +273,19 @@ class _ContainerSource(FrameSource):
         size = p.stat().st_size
         if size == 0:
             raise EmptyVideoError(path, "the file is empty (0 bytes)")
+        self._file_size = size
+        self._nominal_frames = 0
+        self._container_duration = 0.0
         try:
             self._container = av.open(path, mode="r", metadata_errors="ignore")
         except av.error.FFmpegError as exc:  # e.g. InvalidDataError for a non-video file
-            raise OpenError(path, f"FFmpeg cannot open it ({_ffmpeg_cause(exc)})") from exc
+            cause = _ffmpeg_cause(exc)
+            cut = self._cut_short()
+            if cut:  # e.g. an mp4 whose index (moov) was to come after the cut
+                raise CorruptVideoError(
+                    path, f"the file is cut short ({cut}) and FFmpeg cannot open it ({cause})"
+                ) from exc
+            raise OpenError(path, f"FFmpeg cannot open it ({cause})") from exc
         except (OSError, ValueError) as exc:
             raise OpenError(path, f"cannot open it ({exc})") from exc
         try:
@@ -289,7 +308,10 @@ class _ContainerSource(FrameSource):
         cc = stream.codec_context
         if cc is None or cc.name is None:
             raise CorruptVideoError(self.path, "the video stream has no codec context")
-        stream.thread_type = "AUTO"
+        # Slice threads only: with frame threads FFmpeg drops the frames in flight when one
+        # packet fails, without an error (2 frames per bad packet or cut-off end), and
+        # reports the error against a later packet.
+        stream.thread_type = "SLICE"
         cc.thread_count = int(decode_threads)
         pix_fmt = cc.pix_fmt or "unknown"
         bits = _PLANAR_FORMATS.get(pix_fmt, (1, 1, 10 if "10" in pix_fmt else 8))[2]
@@ -303,6 +325,11 @@ class _ContainerSource(FrameSource):
         tb = Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000)
         start_pts = stream.start_time
         self._timeline = _TimeLine(tb, start_pts, round(1 / (nominal_fps * tb)))
+        self._nominal_frames = int(stream.frames or 0)
+        if stream.duration and stream.time_base:
+            self._container_duration = float(stream.duration * stream.time_base)
+        elif c.duration:
+            self._container_duration = c.duration / 1_000_000
         # Decode the first frame now: its display matrix gives the rotation, and an input
         # with no decodable frame fails at open, not halfway through a pipeline.
         self._decoder = self._decode()
@@ -316,11 +343,7 @@ class _ContainerSource(FrameSource):
         dw, dh = round(width * sar_f), height
         if rotation in (90, 270):
             dw, dh = dh, dw
-        duration = 0.0
-        if stream.duration and stream.time_base:
-            duration = float(stream.duration * stream.time_base)
-        elif c.duration:
-            duration = c.duration / 1_000_000
+        duration = self._container_duration
         self.info = VideoInfo(
             path=self.path,
             kind="file",
@@ -337,7 +360,7 @@ class _ContainerSource(FrameSource):
             nominal_fps=nominal_fps,
             time_base=tb,
             start_time=float(start_pts * tb) if start_pts is not None else 0.0,
-            nominal_frames=int(stream.frames or 0),
+            nominal_frames=self._nominal_frames,
             container_duration=duration,
         )
 
@@ -364,6 +387,12 @@ class _ContainerSource(FrameSource):
                 self.stats.demux_error = _ffmpeg_cause(exc)
                 log.warning("%s: demuxing stopped: %s", self.path, self.stats.demux_error)
                 packet = None
+            if packet is not None and packet.size:
+                self.stats.packets += 1
+                if packet.is_discard:
+                    self.stats.discarded_packets += 1
+                if packet.is_corrupt:
+                    self.stats.short_packets += 1
             try:
                 decoded = stream.decode(packet) if packet is not None else stream.decode(None)
             except av.error.EOFError:
@@ -387,11 +416,47 @@ class _ContainerSource(FrameSource):
                 break
         self.stats.estimated_timestamps = self._timeline.estimated
         self.stats.end_pts, self.stats.end_time = self._timeline.end()
+        cut = self._finish(index)
         if index == 0:
+            if cut:
+                raise CorruptVideoError(
+                    self.path, f"the file is cut short ({cut}) before its first complete frame"
+                )
             if self.stats.skipped_packets or self.stats.demux_error:
                 first = (self.stats.decode_errors or [self.stats.demux_error])[0]
                 raise CorruptVideoError(self.path, f"no frame could be decoded ({first})")
             raise EmptyVideoError(self.path, "the video stream holds no decodable frame")
+
+    def _cut_short(self) -> str:
+        """'N of M bytes' when the file ends inside the media data it declares, else ''."""
+        declared = _declared_size(self.path)
+        if declared is None or declared <= self._file_size:
+            return ""
+        return f"{self._file_size} of {declared} bytes"
+
+    def _finish(self, index: int) -> str:
+        """Settle ``truncated`` and ``skipped_frames`` once the stream has ended."""
+        st = self.stats
+        expected = max(self._nominal_frames - st.discarded_packets, 0)
+        st.skipped_frames = max(expected - index, 0)
+        cut = self._cut_short()
+        frame = self._timeline.frame_seconds
+        start = float(self._timeline.start_pts or 0) * float(self._timeline.time_base)
+        missing = (
+            st.skipped_frames > 0
+            or st.short_packets > 0
+            or (
+                expected == 0
+                and self._container_duration > 0
+                and st.end_time + 2 * frame < self._container_duration - max(start, 0.0)
+            )
+        )
+        st.truncated = bool(st.demux_error) or bool(cut and missing)
+        if cut and st.truncated and index:
+            log.warning(
+                "%s: the file is cut short (%s): truncated after %d frames", self.path, cut, index
+            )
+        return cut
 
     def _to_frame(self, vf: Any, index: int) -> Frame | None:
         pix_fmt = vf.format.name
@@ -400,7 +465,11 @@ class _ContainerSource(FrameSource):
             try:
                 vf = vf.reformat(format="yuv420p10le" if high else "yuv420p")
             except (self._av.error.FFmpegError, ValueError) as exc:
-                raise UnsupportedError(self.path, f"pixel format {pix_fmt!r}: {exc}") from exc
+                if index == 0:
+                    raise UnsupportedError(self.path, f"pixel format {pix_fmt!r}: {exc}") from exc
+                self.stats.skipped_packets += 1  # one odd frame mid-stream costs that frame
+                log.warning("%s: skipped frame pts=%s (%s): %s", self.path, vf.pts, pix_fmt, exc)
+                return None
             pix_fmt = vf.format.name
         _, _, bits = _PLANAR_FORMATS[pix_fmt]
         dtype = np.uint8 if bits == 8 else np.dtype("<u2")
@@ -436,6 +505,92 @@ def _plane_view(plane: Any, dtype: Any) -> np.ndarray:
     stride = plane.line_size // itemsize
     rows = buf.size // stride
     return buf.reshape(rows, stride)[: plane.height, : plane.width]
+
+
+_ISO_TOP_BOXES = frozenset(
+    {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot", b"styp", b"sidx"}
+)
+
+
+def _declared_size(path: str) -> int | None:
+    """The byte length a file's container says it has, when it says one.
+
+    ISO-BMFF (mp4, mov, 3gp, m4v): the end of the last top-level box; Matroska and WebM:
+    the end of the Segment. None where the format declares no length (MPEG-TS, raw
+    streams), the last box or segment is open-ended, or the header is not well formed.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> box = (16).to_bytes(4, "big") + b"ftyp" + b"isom" + bytes(4)
+    >>> mdat = (1000).to_bytes(4, "big") + b"mdat" + bytes(100)  # declares 1000 bytes
+    >>> with tempfile.NamedTemporaryFile(suffix=".mp4", delete=False) as fh:
+    ...     _ = fh.write(box + mdat)
+    >>> _declared_size(fh.name), os.path.getsize(fh.name)
+    (1016, 124)
+    >>> os.remove(fh.name)
+    """
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            head = fh.read(8)
+            if len(head) == 8 and head[4:8] in _ISO_TOP_BOXES:
+                return _iso_declared_size(fh, size)
+            if head[:4] == b"\x1a\x45\xdf\xa3":
+                return _matroska_declared_size(fh)
+    except (OSError, IndexError, ValueError):
+        return None
+    return None
+
+
+def _iso_declared_size(fh: Any, size: int) -> int | None:
+    pos = 0
+    for _ in range(100_000):  # bounded: a fragmented file has two boxes per fragment
+        if pos >= size:
+            return pos
+        fh.seek(pos)
+        hdr = fh.read(16)
+        if len(hdr) < 8:
+            return pos + 8  # the file ends inside a box header
+        n = int.from_bytes(hdr[:4], "big")
+        if n == 1:  # 64-bit size
+            if len(hdr) < 16:
+                return pos + 16
+            n = int.from_bytes(hdr[8:16], "big")
+        elif n == 0:  # the box runs to the end of the file
+            return None
+        if n < 8 or not hdr[4:8].isascii():
+            return None  # not a box: the structure says nothing reliable
+        pos += n
+    return None
+
+
+def _ebml_size(buf: bytes, i: int) -> tuple[int | None, int]:
+    """An EBML variable-length size at ``buf[i]``: (value or None if unknown, next index)."""
+    first = buf[i]
+    if first == 0:
+        raise ValueError("invalid EBML size")
+    length = 9 - first.bit_length()
+    value = first & ((1 << (8 - length)) - 1)
+    for k in range(1, length):
+        value = (value << 8) | buf[i + k]
+    unknown = value == (1 << (7 * length)) - 1
+    return (None if unknown else value), i + length
+
+
+def _matroska_declared_size(fh: Any) -> int | None:
+    fh.seek(0)
+    buf = fh.read(64)
+    header, i = _ebml_size(buf, 4)  # after the 4-byte EBML header ID
+    if header is None:
+        return None
+    seg_at = i + header
+    fh.seek(seg_at)
+    seg = fh.read(12)
+    if seg[:4] != b"\x18\x53\x80\x67":  # Segment
+        return None
+    body, j = _ebml_size(seg, 4)
+    return None if body is None else seg_at + j + body
 
 
 def _ffmpeg_cause(exc: BaseException) -> str:

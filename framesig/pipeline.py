@@ -261,7 +261,7 @@ def _assemble(
         )
         for r in automaton.recurrences(symbols)
     )
-    skipped_frames = max(info.nominal_frames - n, 0) if info.kind == "file" else 0
+    skipped_frames = stats.skipped_frames  # index claims (less edit-list drops) not decoded
     facts = SourceFacts(
         path=info.path,
         kind=info.kind,
@@ -281,13 +281,7 @@ def _assemble(
         frames=n,
         duration=end_time,
         nominal_frames=info.nominal_frames,
-        truncated=stats.truncated
-        or (
-            not partial
-            and skipped_frames > 0
-            and stats.skipped_packets == 0
-            and info.kind == "file"
-        ),
+        truncated=stats.truncated,  # decided by the decoder: read error or cut-off file
         estimated_timestamps=stats.estimated_timestamps > 0,
         estimated_frames=stats.estimated_timestamps,
         skipped_packets=stats.skipped_packets,
