@@ -198,6 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         add_dr_parser(sub)
+
+    from framesig.batch import add_batch_parser
+
+    add_batch_parser(sub)
     return parser
 
 
