@@ -56,6 +56,7 @@ C_BINS = 4
 HIST_BINS = Y_BINS * C_BINS * C_BINS
 _PHASH_SIDE = 32
 _PHASH_LOW = 8
+_FLAT_VAR = 1e-8  # per-pixel variance of a tile with no detail at all
 _PHASH_EPS = 1e-4  # of coefficients on a 0..32 scale: below any visible structure
 
 
@@ -297,63 +298,81 @@ def _detail(img, fine, coarse, out):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _ncc_at(a, b, dy, dx):  # pragma: no cover - compiled
-    """Normalised cross-correlation of ``a`` and ``b`` shifted by (dy, dx), over the overlap.
+def _ncc_at(a, b, dy, dx, blocks, drop):  # pragma: no cover - compiled
+    """Robust normalised cross-correlation of ``a`` and ``b`` shifted by (dy, dx).
 
-    ``b[i, j]`` is compared with ``a[i + dy, j + dx]``. Returns -1 when either side is flat.
+    ``b[i, j]`` is compared with ``a[i + dy, j + dx]`` over their overlap, cut into
+    ``blocks x blocks`` tiles; the result is the mean NCC of all tiles but the ``drop``
+    worst, so an object crossing part of the view (or traffic below a hover) does not
+    hide that the rest of the view matches. A flat tile scores -1. ``blocks=1, drop=0``
+    is the plain NCC of the overlap.
     """
     h, w = a.shape
     r0, r1 = max(0, -dy), min(h, h - dy)
     c0, c1 = max(0, -dx), min(w, w - dx)
-    n = (r1 - r0) * (c1 - c0)
-    if n <= 0:
+    if r1 - r0 < 2 * blocks or c1 - c0 < 2 * blocks:
         return -1.0
-    sa = 0.0
-    sb = 0.0
-    saa = 0.0
-    sbb = 0.0
-    sab = 0.0
-    for i in range(r0, r1):
-        for j in range(c0, c1):
-            x = a[i + dy, j + dx]
-            y = b[i, j]
-            sa += x
-            sb += y
-            saa += x * x
-            sbb += y * y
-            sab += x * y
-    va = saa - sa * sa / n
-    vb = sbb - sb * sb / n
-    if va <= 1e-12 or vb <= 1e-12:
-        return -1.0
-    return (sab - sa * sb / n) / np.sqrt(va * vb)
+    vals = np.empty(blocks * blocks, np.float64)
+    k = 0
+    for bi in range(blocks):
+        t0 = r0 + (r1 - r0) * bi // blocks
+        t1 = r0 + (r1 - r0) * (bi + 1) // blocks
+        for bj in range(blocks):
+            u0 = c0 + (c1 - c0) * bj // blocks
+            u1 = c0 + (c1 - c0) * (bj + 1) // blocks
+            n = (t1 - t0) * (u1 - u0)
+            sa = 0.0
+            sb = 0.0
+            saa = 0.0
+            sbb = 0.0
+            sab = 0.0
+            for i in range(t0, t1):
+                for j in range(u0, u1):
+                    x = a[i + dy, j + dx]
+                    y = b[i, j]
+                    sa += x
+                    sb += y
+                    saa += x * x
+                    sbb += y * y
+                    sab += x * y
+            va = saa - sa * sa / n
+            vb = sbb - sb * sb / n
+            if va <= _FLAT_VAR * n or vb <= _FLAT_VAR * n:
+                vals[k] = -1.0
+            else:
+                vals[k] = (sab - sa * sb / n) / np.sqrt(va * vb)
+            k += 1
+    vals.sort()
+    return vals[drop:].mean()
 
 
 @njit(cache=True, nogil=True)
 def _aligned_ncc(a16, b16, a32, b32, max_shift16):  # pragma: no cover - compiled
-    """Best detail correlation of two views over shifts, coarse (16x16) then fine (32x32).
+    """Best robust detail correlation of two views over shifts, coarse then fine.
 
-    Returns ``(ncc, dy, dx)`` with the shift in 32x32 thumbnail pixels: ``b`` shows what
-    ``a`` shows at ``(i + dy, j + dx)``.
+    Every shift of the 16x16 details within ``max_shift16`` is scored (2x2 tiles, the
+    worst dropped), then the 3x3 shifts of the 32x32 details around the best one
+    (3x3 tiles, the 3 worst dropped). Returns ``(ncc, dy, dx)`` with the shift in 32x32
+    pixels: ``b`` shows what ``a`` shows at ``(i + dy, j + dx)``.
     """
     best = -2.0
     by = 0
     bx = 0
     for dy in range(-max_shift16, max_shift16 + 1):
         for dx in range(-max_shift16, max_shift16 + 1):
-            v = _ncc_at(a16, b16, dy, dx)
+            v = _ncc_at(a16, b16, dy, dx, 2, 1)
             if v > best:
                 best = v
                 by = dy
                 bx = dx
     best = -2.0
-    fy = 2 * by
-    fx = 2 * bx
-    cy = fy
-    cx = fx
+    cy = 2 * by
+    cx = 2 * bx
+    fy = cy
+    fx = cx
     for dy in range(cy - 1, cy + 2):
         for dx in range(cx - 1, cx + 2):
-            v = _ncc_at(a32, b32, dy, dx)
+            v = _ncc_at(a32, b32, dy, dx, 3, 3)
             if v > best:
                 best = v
                 fy = dy

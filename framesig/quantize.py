@@ -44,10 +44,16 @@ _SWITCH_MARGIN = 6 / 64  # how much closer another known state must be to take o
 # A frame shows the run's first view when their band-passed thumbnails correlate this well
 # after the best shift, and the shifted views still share this much of their area (2/3
 # keeps the intersection over union with the run's first frame above 0.5).
-_VIEW_MIN_NCC = 0.55
+_VIEW_MIN_NCC = 0.6
 _VIEW_MIN_OVERLAP = 0.67
 _VIEW_MAX_HIST = 0.6  # a colour change this large is a new view whatever the structure
+# Between textured frames the hash decides and the histogram only vetoes: an auto-exposure
+# step moves most pixels to other luma bins (distance 0.6-0.9) but barely moves the hash.
+_TEXTURED_JOIN_HIST = 0.92
+_TEXTURED_MATCH_HIST = 0.6
 _VIEW_SHIFT16 = 6  # search +-6 px of the 16x16 grid (+-12 of 32)
+_VIEW_MIN_CONTINUITY = 0.8  # ... and with the state's last frame (one step of motion)
+_STEP_SHIFT16 = 2
 
 
 def _copy_view(
@@ -135,14 +141,18 @@ class StateIndex:
         *,
         max_hash: int,
         max_hist: float,
+        max_hist_textured: float | None = None,
         exclude: int = -1,
     ) -> tuple[int, int, float]:
         """``(state, hash distance, hist distance)`` of the closest state within limits.
 
         Closeness is the hash distance as a share of 64 plus the histogram distance; a
-        pair of flat frames is compared by histogram alone. ``(-1, 64, 0.0)`` when no
-        state is within both limits.
+        pair of flat frames is compared by histogram alone (``max_hist``), a pair with
+        texture by hash with only a looser colour veto (``max_hist_textured``, default
+        ``max_hist``), since exposure moves the histogram but not the hash.
+        ``(-1, 64, 0.0)`` when no state is within the limits.
         """
+        veto = max_hist if max_hist_textured is None else max_hist_textured
         best, best_dh, best_dc, best_score = -1, 64, 0.0, np.inf
         hist32 = np.asarray(hist, np.float32)
         ph = np.uint64(phash)
@@ -154,7 +164,7 @@ class StateIndex:
             if dh > max_hash:
                 continue
             dc = float(_hist_distance(hist32, self.hists[sid]))
-            if dc > max_hist:
+            if dc > (veto if not (flat or self.flat[sid]) else max_hist):
                 continue
             score = dh / 64.0 + dc
             if score < best_score or (score == best_score and sid < best):
@@ -254,6 +264,7 @@ class Quantizer:
         self._noise_c: deque[float] = deque(maxlen=240)
         self._anchor: tuple[np.ndarray, np.ndarray] | None = None  # the run's first view
         self._pending_view: tuple[np.ndarray, np.ndarray] | None = None
+        self._last_view: tuple[np.ndarray, np.ndarray] | None = None  # last frame joined
 
     # -- thresholds from the video's own noise floor
     def _thresholds(self) -> tuple[int, float, int, float]:
@@ -268,6 +279,20 @@ class Quantizer:
         mh = int(min(max(s.match_hash, s.noise_factor * nh), 24))
         mc = float(min(max(s.match_hist, s.noise_factor * nc), 0.6))
         return jh, jc, mh, mc
+
+    def _nearest_known(
+        self, phash: int, hist: np.ndarray, flat: bool, mh: int, mc: float, exclude: int
+    ) -> tuple[int, int, float]:
+        """The known state (other than ``exclude``) this frame is a return to, if any."""
+        return self.index.nearest(
+            phash,
+            hist,
+            flat,
+            max_hash=mh,
+            max_hist=mc,
+            max_hist_textured=max(mc, _TEXTURED_MATCH_HIST),
+            exclude=exclude,
+        )
 
     def _distance(self, phash: int, hist: np.ndarray, flat: bool, sid: int) -> tuple[int, float]:
         both_flat = flat and self.index.flat[sid]
@@ -297,7 +322,7 @@ class Quantizer:
         if last.to_state != sid or last.revisit:
             return
         _, _, mh, mc = self._thresholds()
-        known, dh, dc = self.index.nearest(phash, hist, flat, max_hash=mh, max_hist=mc, exclude=sid)
+        known, dh, dc = self._nearest_known(phash, hist, flat, mh, mc, exclude=sid)
         if known < 0:
             return
         self.index.pop()
@@ -350,6 +375,7 @@ class Quantizer:
             if self._current < 0:
                 self._current = self._new_state(ph, hist, flat)
                 self._anchor = _copy_view(view)
+                self._last_view = _copy_view(view)
                 labels.append(self._current)
                 continue
             jh, jc, mh, mc = self._thresholds()
@@ -358,12 +384,11 @@ class Quantizer:
             if dh > mh // 2 or dc > mc / 2:
                 # Drifting from the current state: is a known state much closer? (The
                 # drone flew back to an earlier place while still in a transit state.)
-                alt, adh, adc = self.index.nearest(
-                    ph, hist, flat, max_hash=mh, max_hist=mc, exclude=self._current
-                )
+                alt, adh, adc = self._nearest_known(ph, hist, flat, mh, mc, self._current)
                 if alt >= 0 and adh / 64.0 + adc + _SWITCH_MARGIN > dh / 64.0 + dc:
                     alt = -1
-            close = dh <= jh and dc <= jc
+            textured = not flat and not self.index.flat[self._current]
+            close = dh <= jh and dc <= (_TEXTURED_JOIN_HIST if textured else jc)
             if not close and alt < 0 and view is not None and self._anchor is not None:
                 close = self._same_view(view, dc, flat)
             if close and alt < 0:
@@ -372,6 +397,8 @@ class Quantizer:
                     self._pending.clear()
                 labels.append(self._current)
                 self._grow(self._current, ph, hist, flat)
+                if view is not None:
+                    self._last_view = _copy_view(view)
                 continue
             self._pending.append((frame, ph, hist, flat))
             self._pending_view = view
@@ -381,10 +408,19 @@ class Quantizer:
         self._flush_labels()
 
     def _same_view(self, view: tuple[np.ndarray, np.ndarray], dc: float, flat: bool) -> bool:
-        """Does the frame show what the run's first frame showed, moved by a little?"""
-        if flat or dc > _VIEW_MAX_HIST:
+        """Does the frame show what the run's first frame showed, moved by a little?
+
+        It must also follow on from the state's last frame: a drift is continuous, a cut
+        is not, even when two shots happen to share structure (a similar composition, a
+        burned-in overlay).
+        """
+        if flat or dc > _VIEW_MAX_HIST or self._last_view is None:
             return False
         assert self._anchor is not None
+        last = self._last_view
+        follows, _, _ = _aligned_ncc(last[1], view[1], last[0], view[0], _STEP_SHIFT16)
+        if follows < _VIEW_MIN_CONTINUITY:
+            return False
         ncc, dy, dx = _aligned_ncc(
             self._anchor[1], view[1], self._anchor[0], view[0], _VIEW_SHIFT16
         )
@@ -394,9 +430,7 @@ class Quantizer:
 
     def _commit(self, mh: int, mc: float) -> None:
         first, ph, hist, flat = self._pending[0][0], *self._pending[-1][1:]
-        sid, dh, dc = self.index.nearest(
-            ph, hist, flat, max_hash=mh, max_hist=mc, exclude=self._current
-        )
+        sid, dh, dc = self._nearest_known(ph, hist, flat, mh, mc, self._current)
         revisit = sid >= 0
         if not revisit:
             sid = self._new_state(ph, hist, flat)
@@ -405,6 +439,7 @@ class Quantizer:
         self._relabel(first, sid)
         self._current = sid
         self._anchor = _copy_view(self._pending_view)
+        self._last_view = _copy_view(self._pending_view)
         for _, p_ph, p_hist, p_flat in self._pending:
             self._grow(sid, p_ph, p_hist, p_flat)
         self._pending.clear()

@@ -109,5 +109,23 @@ def ncc_at(a: np.ndarray, b: np.ndarray, dy: int, dx: int) -> float:
     x = a[r0 + dy : r1 + dy, c0 + dx : c1 + dx].astype(np.float64).ravel()
     y = b[r0:r1, c0:c1].astype(np.float64).ravel()
     x, y = x - x.mean(), y - y.mean()
-    den = math.sqrt((x * x).sum() * (y * y).sum())
-    return -1.0 if den <= 1e-12 else float((x * y).sum() / den)
+    va, vb = (x * x).sum(), (y * y).sum()
+    flat = 1e-8 * x.size  # as the kernel: a tile with no detail scores -1
+    return -1.0 if min(va, vb) <= flat else float((x * y).sum() / math.sqrt(va * vb))
+
+
+def robust_ncc_at(a, b, dy, dx, blocks, drop) -> float:
+    h, w = a.shape
+    r0, r1, c0, c1 = max(0, -dy), min(h, h - dy), max(0, -dx), min(w, w - dx)
+    if r1 - r0 < 2 * blocks or c1 - c0 < 2 * blocks:
+        return -1.0
+    vals = []
+    for bi in range(blocks):
+        t0, t1 = r0 + (r1 - r0) * bi // blocks, r0 + (r1 - r0) * (bi + 1) // blocks
+        for bj in range(blocks):
+            u0, u1 = c0 + (c1 - c0) * bj // blocks, c0 + (c1 - c0) * (bj + 1) // blocks
+            # the tile of b at rows t0:t1, cols u0:u1 against a moved by (dy, dx)
+            sub_a = a[t0 + dy : t1 + dy, u0 + dx : u1 + dx]
+            sub_b = b[t0:t1, u0:u1]
+            vals.append(ncc_at(sub_a, sub_b, 0, 0))
+    return float(np.mean(sorted(vals)[drop:]))
