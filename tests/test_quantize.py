@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import reference as ref
 from hypothesis import given
 from hypothesis import strategies as st
@@ -141,3 +142,50 @@ def test_slow_pan_stays_in_a_state_while_the_view_overlaps():
     shift_per_state = [run.frames * step / width for run in sig.runs[:-1]]
     assert all(0.15 <= s <= 0.45 for s in shift_per_state), shift_per_state
     assert len(set(sig.symbols)) == len(sig.runs)  # never back to an old view
+
+
+def _hover(n=90, seed=0, size=(320, 180)):
+    from framesig import synthetic
+
+    plan = synthetic.FlightPlan(
+        (synthetic.Segment("hover", n, synthetic.Pose(600, 500), synthetic.Pose(600, 500), 0),)
+    )
+    return synthetic.render(plan, size=size, seed=seed)[0]
+
+
+@pytest.mark.parametrize("gain", [0.6, 0.8, 1.25, 1.4])
+def test_exposure_step_is_not_a_transition(gain):
+    import framesig
+
+    frames = _hover()
+    stepped = [
+        f if i < 45 else np.clip(f * np.float32(gain), 0, 255).astype(np.uint8)
+        for i, f in enumerate(frames)
+    ]
+    assert framesig.summarize(stepped, fps=30).transitions == ()
+
+
+def test_cut_between_shots_sharing_an_overlay_is_found():
+    """Two places with the same burned-in OSD box: a cut, not a drift of one view."""
+    import cv2
+
+    import framesig
+    from framesig import synthetic
+
+    terrain = synthetic.make_terrain(3, (1200, 800))
+    shots = [terrain[100:280, 100:420].copy(), terrain[500:680, 700:1020].copy()]
+    for shot in shots:  # a telemetry line and a crosshair, as drone apps burn in
+        cv2.putText(
+            shot,
+            "ALT 120m SPD 8.2 BAT 76%",
+            (8, 170),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.45,
+            (255, 255, 255),
+            1,
+        )
+        cv2.line(shot, (150, 90), (170, 90), (255, 255, 255), 1)
+        cv2.line(shot, (160, 80), (160, 100), (255, 255, 255), 1)
+    frames = [shots[0]] * 40 + [shots[1]] * 40
+    sig = framesig.summarize(frames, fps=30)
+    assert [t.frame for t in sig.transitions] == [40]
