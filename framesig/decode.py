@@ -897,3 +897,141 @@ def _display(rgb: np.ndarray, info: VideoInfo, cv2: Any) -> np.ndarray:
         rgb = cv2.resize(rgb, (max(1, round(w * num / den)), h), interpolation=cv2.INTER_AREA)
     k = (info.rotation // 90) % 4
     return np.ascontiguousarray(np.rot90(rgb, k)) if k else rgb
+
+
+# ------------------------------------------------- keyframe scan and ranged decode (fast mode)
+
+
+@dataclass(frozen=True)
+class PacketInfo:
+    """One demuxed video packet, in decode order (see :func:`scan_keyframes`)."""
+
+    pts: int | None
+    size: int
+    key: bool
+    duration: int | None
+    discard: bool  # the container's edit list drops it from display
+    corrupt: bool
+
+
+def scan_keyframes(src: FrameSource, *, threads: int = 1) -> Iterator[PacketInfo | Frame]:
+    """Every video packet of a file, and its keyframes decoded; nothing else is decoded.
+
+    A second demuxer on ``src``'s file reads the video packets in decode order and yields
+    a :class:`PacketInfo` for each; the decoder skips every frame that is not a keyframe
+    (``skip_frame = "NONKEY"``), and each decoded keyframe is yielded as a :class:`Frame`
+    right after the packet that completed it (its ``index`` is -1: display indices are the
+    caller's to count; its time is from its own PTS, as in :meth:`FrameSource.frames`).
+    ``threads`` are the decoder's threads (frame threading only adds latency here).
+
+    Raises
+    ------
+    UnsupportedError
+        ``src`` is not a container file, or its frames have no PTS.
+    """
+    if not isinstance(src, _ContainerSource):
+        raise UnsupportedError(src.info.path, "a keyframe scan needs a video file")
+    av = src._av
+    container = av.open(src.path, mode="r", metadata_errors="ignore")
+    try:
+        stream = container.streams.video[0]
+        discard_all = av_stream_discard_all()
+        for other in container.streams:
+            if other is not stream:
+                other.discard = discard_all
+        cc = stream.codec_context
+        cc.skip_frame = "NONKEY"
+        cc.thread_count = max(1, int(threads))
+        for packet in container.demux(stream):
+            flush = packet.size == 0 and packet.pts is None
+            if not flush:
+                yield PacketInfo(
+                    None if packet.pts is None else int(packet.pts),
+                    int(packet.size),
+                    bool(packet.is_keyframe),
+                    None if packet.duration is None else int(packet.duration),
+                    bool(packet.is_discard),
+                    bool(packet.is_corrupt),
+                )
+            for vf in packet.decode():
+                frame = _span_frame(src, vf)
+                if frame is not None:
+                    yield frame
+    finally:
+        container.close()
+
+
+def decode_span(src: FrameSource, start_pts: int, stop_pts: int | None) -> Iterator[Frame]:
+    """Frames with ``start_pts <= pts < stop_pts`` (to the end when None), in display order.
+
+    Seeks ``src``'s own container to the keyframe at ``start_pts`` and decodes from there,
+    so the caller must not also iterate :meth:`FrameSource.frames`. Frames carry index -1.
+
+    Raises
+    ------
+    UnsupportedError
+        ``src`` is not a container file, or it cannot seek.
+    """
+    if not isinstance(src, _ContainerSource):
+        raise UnsupportedError(src.info.path, "a ranged decode needs a video file")
+    av = src._av
+    container, stream = src._container, src._stream
+    stream.codec_context.skip_frame = "DEFAULT"
+    try:
+        container.seek(int(start_pts), stream=stream, backward=True, any_frame=False)
+    except (av.error.FFmpegError, OSError) as exc:
+        raise UnsupportedError(src.path, f"cannot seek ({_ffmpeg_cause(exc)})") from exc
+    for packet in container.demux(stream):
+        for vf in packet.decode():
+            if vf.pts is None or vf.pts < start_pts:
+                continue
+            if stop_pts is not None and vf.pts >= stop_pts:
+                return
+            frame = _span_frame(src, vf)
+            if frame is not None:
+                yield frame
+
+
+def stream_time(src: FrameSource, pts: int) -> float:
+    """Seconds from the stream's start of a PTS, exactly as :meth:`FrameSource.frames` says."""
+    if not isinstance(src, _ContainerSource):
+        return float(pts * src.info.time_base)
+    tl = src._timeline
+    start = tl.start_pts if tl.start_pts is not None else 0
+    return float((pts - start) * tl.time_base)
+
+
+def stream_end(src: FrameSource, last_pts: int, last_duration: int | None) -> tuple[int, float]:
+    """``(end_pts, end_time)`` of a stream whose last frame has this PTS and duration."""
+    if not isinstance(src, _ContainerSource):
+        raise UnsupportedError(src.info.path, "the stream end is computed for video files")
+    tl = src._timeline
+    line = _TimeLine(tl.time_base, tl.start_pts, tl.nominal)
+    line.start_pts = tl.start_pts
+    line.last_pts = last_pts
+    line.last_duration = (
+        int(last_duration) if line._plausible(last_duration) and last_duration else tl.nominal
+    )
+    return line.end()
+
+
+def _span_frame(src: _ContainerSource, vf: Any) -> Frame | None:
+    """A decoded frame as planes, with its time from its PTS (no timeline bookkeeping)."""
+    if vf.pts is None:
+        return None
+    pix_fmt = vf.format.name
+    if pix_fmt not in _PLANAR_FORMATS:
+        high = any(t in pix_fmt for t in ("10", "12", "16"))
+        try:
+            vf = vf.reformat(format="yuv420p10le" if high else "yuv420p")
+        except (src._av.error.FFmpegError, ValueError):
+            return None
+        pix_fmt = vf.format.name
+    bits = _PLANAR_FORMATS[pix_fmt][2]
+    dtype = np.uint8 if bits == 8 else np.dtype("<u2")
+    planes = [_plane_view(pl, dtype) for pl in vf.planes]
+    u = planes[1] if len(planes) >= 3 else None
+    v = planes[2] if len(planes) >= 3 else None
+    full_range = pix_fmt.startswith("yuvj") or vf.color_range == 2
+    pts = int(vf.pts)
+    return Frame(-1, pts, stream_time(src, pts), False, planes[0], u, v, bits, full_range)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import time as _time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,8 +100,29 @@ def summarize(
     s = settings or Settings()
     if overrides:
         s = s.with_(**overrides)
-    with open_source(source, fps=s.fps, decode_threads=s.decode_threads) as src:
-        return _summarize_open(src, s, progress)
+    with _kernel_threads(s.kernel_threads):
+        if s.fast:
+            from framesig.fast import summarize_fast
+
+            return summarize_fast(source, s, progress)
+        with open_source(source, fps=s.fps, decode_threads=s.decode_threads) as src:
+            return _summarize_open(src, s, progress)
+
+
+@contextmanager
+def _kernel_threads(n: int) -> Iterator[None]:
+    """numba threads for the batch kernels while one summarization runs (0: as they are)."""
+    if n <= 0:
+        yield
+        return
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 def _summarize_open(

@@ -42,6 +42,16 @@ class Settings:
         without a declared rate). None means 25.
     max_frames : int or None
         Stop after this many frames (for previews); the result is flagged ``partial``.
+    fast : bool
+        Fast mode (:mod:`framesig.fast`): scan keyframes, decode in full only the GOPs
+        where the state may change. Same states and transitions (to a frame) as exact
+        mode where it applies; elsewhere it falls back to exact mode by itself.
+    fast_fallback : str
+        Set by :func:`framesig.summarize` in a fast run's result: why it fell back to
+        exact mode ("" when it did not, or was not asked to run fast).
+    kernel_threads : int
+        numba threads for the batch kernels (0: numba's default, one per core). Decoding
+        already keeps the cores busy, so 1 avoids oversubscription on small machines.
 
     Examples
     --------
@@ -65,6 +75,9 @@ class Settings:
     decode_threads: int = 0
     fps: float | None = None
     max_frames: int | None = None
+    fast: bool = False
+    fast_fallback: str = ""
+    kernel_threads: int = 0
 
     def __post_init__(self) -> None:
         def need(ok: bool, what: str, value: Any) -> None:
@@ -107,6 +120,13 @@ class Settings:
             self.max_frames is None or (isinstance(self.max_frames, int) and self.max_frames > 0),
             "max_frames must be positive",
             self.max_frames,
+        )
+        need(isinstance(self.fast, bool), "fast must be True or False", self.fast)
+        need(isinstance(self.fast_fallback, str), "fast_fallback must be a str", self.fast_fallback)
+        need(
+            isinstance(self.kernel_threads, int) and self.kernel_threads >= 0,
+            "kernel_threads must be >= 0",
+            self.kernel_threads,
         )
 
     def to_dict(self) -> dict[str, Any]:
