@@ -1056,10 +1056,14 @@ def _settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
+    paths = expand_inputs(args.inputs, recursive=args.recursive)
+    if not paths:
+        print("framesig: error: no inputs found", file=sys.stderr)
+        return 2
     bar = _BatchBar(enabled=not args.quiet)
     try:
         report = run_batch(
-            args.inputs,
+            paths,
             args.out,
             workers=args.workers,
             settings=_settings_from_args(args),
@@ -1071,9 +1075,6 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         )
     finally:
         bar.done()
-    if not report.files:
-        print("framesig: error: no inputs found", file=sys.stderr)
-        return 2
     if not args.quiet:
         for f in report.files:
             if f.status != "ok":

@@ -1,0 +1,364 @@
+"""framesig batch: a folder of flights in a worker pool, resumable through its catalogue.
+
+The clips are made here with ffmpeg (testsrc2, cut by stream copy so each is different),
+and the batch runs as users run it: the ``framesig batch`` command in its own process,
+killed with a real SIGKILL in the middle of the run and started again.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ffmpeg
+
+import framesig
+from framesig.batch import (
+    BatchProgress,
+    content_hash,
+    expand_inputs,
+    run_batch,
+    summarize_file,
+    summarize_many,
+)
+from framesig.catalog import Catalog, CatalogError
+from framesig.cli import main
+
+N_CLIPS = 8
+
+
+@pytest.fixture(scope="module")
+def base_long(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """80 s of testsrc2 at 320x240, a keyframe every second, to cut clips from."""
+    path = tmp_path_factory.mktemp("batch_base") / "long.mp4"
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-t", "80",
+        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "30",
+        "-movflags", "+faststart", str(path),
+    )  # fmt: skip
+    return path
+
+
+def _cut(base: Path, target: Path, start: float, length: float) -> Path:
+    ffmpeg(
+        "-ss",
+        str(start),
+        "-i",
+        str(base),
+        "-t",
+        str(length),
+        "-c",
+        "copy",
+        "-movflags",
+        "+faststart",
+        str(target),
+    )
+    return target
+
+
+@pytest.fixture(scope="module")
+def clip_folder(base_long: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Eight different clips of 14..28 s (a few tenths of a second of work each)."""
+    folder = tmp_path_factory.mktemp("flights")
+    for i in range(N_CLIPS):
+        _cut(base_long, folder / f"flight_{i:02d}.mp4", i * 5, 14 + (i * 5) % 15)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def mixed_folder(base_long: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two good clips, an empty file, a text file named .mp4 and a clip cut in half."""
+    folder = tmp_path_factory.mktemp("mixed")
+    _cut(base_long, folder / "good_a.mp4", 0, 4)
+    _cut(base_long, folder / "good_b.mp4", 10, 5)
+    (folder / "empty.mp4").write_bytes(b"")
+    (folder / "notes.mp4").write_text("flight notes, not a video\n", encoding="utf-8")
+    whole = _cut(base_long, folder.parent / f"{folder.name}_whole.mp4", 20, 6).read_bytes()
+    (folder / "cut_short.mp4").write_bytes(whole[: len(whole) // 2])
+    (folder / "readme.txt").write_text("not an input: no video suffix", encoding="utf-8")
+    return folder
+
+
+def _rows(db: Path) -> list[dict]:
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    con.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in con.execute("SELECT * FROM flights ORDER BY path")]
+    finally:
+        con.close()
+
+
+def _assert_catalogue_consistent(out: Path) -> list[dict]:
+    """Every ok flight: its outputs complete and equal to its row; child rows match."""
+    with Catalog(out / "framesig.db", readonly=True) as db:
+        assert db.check() == []
+        rows = db.flights()
+        assert len({r["path"] for r in rows}) == len(rows)  # one row per input
+        for r in rows:
+            if r["status"] != "ok":
+                assert r["error_type"] and r["error"] and db.signature(r["id"]) is None
+                continue
+            sig = db.signature(r["id"])
+            assert sig is not None
+            on_disk = framesig.Signature.load(out / r["name"] / "signature.json")
+            assert on_disk == sig
+            jpgs = sorted((out / r["name"] / "keyframes").glob("state_*.jpg"))
+            assert len(jpgs) == len(sig.states) == r["n_states"]
+            assert (out / r["name"] / "contact_sheet.png").stat().st_size > 0
+            counts = {
+                t: next(db.execute(f"SELECT count(*) FROM {t} WHERE flight_id = ?", [r["id"]]))[0]
+                for t in ("states", "runs", "transitions", "keyframes")
+            }
+            assert counts == {
+                "states": len(sig.states),
+                "runs": len(sig.runs),
+                "transitions": len(sig.transitions),
+                "keyframes": len(sig.states),
+            }
+            files = [
+                k["file"]
+                for k in db.execute("SELECT file FROM keyframes WHERE flight_id=?", [r["id"]])
+            ]
+            assert all((out / f).is_file() for f in files)
+    assert not (out / ".partial").exists()
+    return rows
+
+
+def test_mixed_folder_ends_with_the_right_statuses(mixed_folder, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(["batch", str(mixed_folder), "-o", str(out), "-j", "2", "-q"])
+    assert code == 1  # some inputs are in error
+    _assert_catalogue_consistent(out)
+    rows = {Path(r["path"]).name: r for r in _rows(out / "framesig.db")}
+    assert sorted(rows) == ["cut_short.mp4", "empty.mp4", "good_a.mp4", "good_b.mp4", "notes.mp4"]
+    assert (rows["empty.mp4"]["status"], rows["empty.mp4"]["error_type"]) == (
+        "error",
+        "EmptyVideoError",
+    )
+    assert (rows["notes.mp4"]["status"], rows["notes.mp4"]["error_type"]) == ("error", "OpenError")
+    assert "notes.mp4" in rows["notes.mp4"]["error"]
+    for name in ("good_a.mp4", "good_b.mp4", "cut_short.mp4"):
+        direct = framesig.summarize(mixed_folder / name)
+        assert rows[name]["status"] == "ok"
+        # the batch's signature is the one framesig.summarize gives, in every field
+        assert framesig.Signature.from_json(rows[name]["signature"]) == direct
+        facts = json.loads(rows[name]["facts"])
+        assert facts["truncated"] == direct.source.truncated == bool(rows[name]["truncated"])
+    assert rows["cut_short.mp4"]["truncated"] == 1
+    assert rows["good_a.mp4"]["truncated"] == 0
+    assert rows["good_a.mp4"]["content_hash"] == content_hash(mixed_folder / "good_a.mp4")
+
+
+def test_rerun_skips_changed_file_is_redone_and_retry_failed(mixed_folder, base_long, tmp_path):
+    folder = tmp_path / "in"
+    shutil.copytree(mixed_folder, folder)
+    out = tmp_path / "out"
+    first = run_batch([folder], out, workers=2)
+    assert (first.summarized, first.failed, first.skipped) == (3, 2, 0)
+    before = {r["path"]: r for r in _rows(out / "framesig.db")}
+
+    again = run_batch([folder], out, workers=1)  # nothing to do
+    assert (again.summarized, again.failed, again.skipped) == (0, 0, 5)
+    assert {r["path"]: r for r in _rows(out / "framesig.db")} == before
+
+    target = folder / "good_a.mp4"
+    os.utime(target, ns=(time.time_ns(), time.time_ns() + 10**9))  # touched, same bytes
+    touched = run_batch([folder], out, workers=1)
+    assert touched.summarized == 0 and touched.skipped == 5
+    _cut(base_long, folder / "changed.mp4", 40, 3)
+    os.replace(folder / "changed.mp4", target)  # new content under the same name
+    changed = run_batch([folder], out, workers=1)
+    assert (changed.summarized, changed.failed, changed.skipped) == (1, 0, 4)
+    after = {r["path"]: r for r in _rows(out / "framesig.db")}
+    assert len(after) == 5
+    assert after[str(target)]["content_hash"] == content_hash(target)
+    assert after[str(target)]["content_hash"] != before[str(target)]["content_hash"]
+    assert after[str(target)]["batch_id"] == changed.batch_id
+    assert framesig.Signature.load(out / "good_a" / "signature.json") == framesig.summarize(target)
+    for path, row in before.items():
+        if path != str(target):
+            assert after[path] == row
+
+    retry = run_batch([folder], out, workers=2, retry_failed=True)
+    assert (retry.summarized, retry.failed, retry.skipped) == (0, 2, 3)
+    failed = [r for r in _rows(out / "framesig.db") if r["status"] == "error"]
+    assert {r["batch_id"] for r in failed} == {retry.batch_id}
+    _assert_catalogue_consistent(out)
+
+    with pytest.raises(CatalogError, match="other settings"):
+        run_batch([folder], out, workers=1, settings=framesig.Settings(persist=5))
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(x) for x in text.split()]
+
+
+def _gone(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+
+
+def test_sigkill_mid_run_then_rerun_does_each_file_exactly_once(clip_folder, tmp_path):
+    out = tmp_path / "out"
+    db = out / "framesig.db"
+    cmd = [sys.executable, "-m", "framesig.cli", "batch", str(clip_folder), "-o", str(out)]
+    cmd += ["-j", "2", "-q"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    committed, workers = 0, []
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            workers = _children(proc.pid) or workers
+            if db.exists():
+                try:
+                    committed = len(_rows(db))
+                except sqlite3.OperationalError:  # the schema is being created
+                    committed = 0
+            if committed >= 1:
+                break
+            time.sleep(0.02)
+        assert proc.poll() is None, f"the batch ended before the kill: {proc.stderr}"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+        stderr = proc.stderr.read().decode() if proc.stderr else ""
+        if proc.stderr:
+            proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL, stderr
+    killed = {r["path"]: r for r in _rows(db)}
+    assert 1 <= len(killed) < N_CLIPS
+    # the orphaned workers notice their batch died and stop by themselves
+    end = time.monotonic() + 10
+    while time.monotonic() < end and not all(_gone(w) for w in workers):
+        time.sleep(0.1)
+    assert all(_gone(w) for w in workers), workers
+
+    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    rows = _assert_catalogue_consistent(out)
+    assert len(rows) == N_CLIPS and all(r["status"] == "ok" for r in rows)
+    assert sorted(Path(r["path"]).name for r in rows) == sorted(
+        p.name for p in clip_folder.glob("*.mp4")
+    )
+    rows = _rows(db)
+    for r in rows:  # what was committed before the kill was not done again
+        if r["path"] in killed:
+            assert r == killed[r["path"]]
+        else:
+            assert r["batch_id"] == 2
+    con = sqlite3.connect(db)
+    try:
+        batches = con.execute("SELECT id, summarized, skipped, finished_at FROM batches").fetchall()
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        con.close()
+    assert batches[0][0] == 1 and batches[0][3] is None  # the killed run never finished
+    assert batches[1][:3] == (2, N_CLIPS - len(killed), len(killed))
+    names = sorted(p.name for p in out.iterdir() if p.is_dir())
+    assert names == sorted(r["name"] for r in rows)  # no half-written folder left behind
+    sample = rows[-1]
+    assert framesig.Signature.load(out / sample["name"] / "signature.json") == framesig.summarize(
+        sample["path"]
+    )
+
+
+def test_summarize_many_yields_as_files_finish(clip_folder, mixed_folder):
+    paths = [clip_folder / "flight_05.mp4", mixed_folder / "empty.mp4", mixed_folder / "good_a.mp4"]
+    gen = summarize_many(paths, workers=2)
+    assert iter(gen) is gen  # a generator: results come as they finish
+    results = list(gen)
+    assert sorted(r.path for r in results) == sorted(str(p) for p in paths)
+    # the long flight was started first, so a short one finished before it
+    assert results[-1].path == str(paths[0])
+    by_path = {Path(r.path).name: r for r in results}
+    assert by_path["empty.mp4"].error_type == "EmptyVideoError"
+    inline = {Path(r.path).name: r for r in summarize_many(paths, workers=0)}
+    assert by_path["good_a.mp4"].signature == framesig.summarize(paths[2])
+    for name in ("flight_05.mp4", "good_a.mp4"):
+        assert by_path[name].signature == inline[name].signature
+        assert by_path[name].content_hash == inline[name].content_hash
+
+
+def test_a_worker_that_dies_is_replaced_and_its_file_retried_then_failed(clip_folder, tmp_path):
+    target = clip_folder / "flight_03.mp4"
+    kills: list[int] = []
+
+    def kill_busy_workers(limit: int):
+        def progress(p: BatchProgress) -> None:
+            if p.running and p.frames > 0 and len(kills) < limit:
+                for child in multiprocessing.active_children():
+                    os.kill(child.pid, signal.SIGKILL)
+                    kills.append(child.pid)
+
+        return progress
+
+    once = run_batch([target], tmp_path / "once", workers=1, progress=kill_busy_workers(1))
+    assert len(kills) == 1
+    assert once.files[0].status == "ok"
+    assert framesig.Signature.load(tmp_path / "once" / "flight_03" / "signature.json") == (
+        framesig.summarize(target)
+    )
+    kills.clear()
+    twice = run_batch([target], tmp_path / "twice", workers=1, progress=kill_busy_workers(2))
+    assert len(kills) == 2
+    assert (twice.files[0].status, twice.files[0].error_type) == ("error", "WorkerCrash")
+    assert "died while summarizing it" in (twice.files[0].error or "")
+    _assert_catalogue_consistent(tmp_path / "twice")
+
+
+def test_inputs_folders_lists_globs_and_missing(tmp_path, mixed_folder):
+    listing = tmp_path / "inputs.txt"
+    listing.write_text(
+        f"# flights\n{mixed_folder / 'good_a.mp4'}\n\nmissing.mp4\n", encoding="utf-8"
+    )
+    got = expand_inputs([f"@{listing}", str(mixed_folder / "good_*.mp4"), str(mixed_folder)])
+    names = [Path(p).name for p in got]
+    assert names == [
+        "good_a.mp4",
+        "missing.mp4",
+        "good_b.mp4",
+        "cut_short.mp4",
+        "empty.mp4",
+        "notes.mp4",
+    ]
+    assert got[1] == str(tmp_path / "missing.mp4")  # relative to the list
+    images = tmp_path / "frames"
+    images.mkdir()
+    (images / "0001.png").write_bytes(b"")
+    assert expand_inputs([tmp_path], recursive=True)[-1] == str(images)
+    missing = summarize_file(tmp_path / "missing.mp4")
+    assert (missing.status, missing.error_type, missing.content_hash) == ("error", "OpenError", "")
+
+
+def test_cli_batch_usage_and_lock(tmp_path, mixed_folder, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["batch", str(mixed_folder)])  # -o is required
+    assert exc.value.code == 2
+    assert main(["batch", str(tmp_path / "nothing_*.mp4"), "-o", str(tmp_path / "o")]) == 2
+    out = tmp_path / "held"
+    out.mkdir()
+    import fcntl
+
+    with open(out / ".lock", "a+b") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        assert main(["batch", str(mixed_folder / "good_a.mp4"), "-o", str(out), "-q"]) == 1
+    assert "another framesig batch" in capsys.readouterr().err
+    assert main(["batch", str(mixed_folder / "good_a.mp4"), "-o", str(out), "-j", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "1 inputs: 1 summarized, 0 failed, 0 done before" in text
