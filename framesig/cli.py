@@ -54,7 +54,16 @@ class _ProgressBar:
 def _settings_from_args(args: argparse.Namespace) -> framesig.Settings:
     overrides = {
         k: getattr(args, k)
-        for k in ("persist", "join_hash", "match_hash", "fps", "max_frames", "decode_threads")
+        for k in (
+            "persist",
+            "join_hash",
+            "match_hash",
+            "fps",
+            "max_frames",
+            "decode_threads",
+            "fast",
+            "kernel_threads",
+        )
         if getattr(args, k, None) is not None
     }
     return framesig.Settings().with_(**overrides)
@@ -173,6 +182,18 @@ def _add_summarize_options(p: argparse.ArgumentParser) -> None:
         type=int,
         help="FFmpeg decoder threads (0: automatic)",
     )
+    p.add_argument(
+        "--fast",
+        action="store_const",
+        const=True,
+        help="decode in full only the GOPs where the view may change (falls back by itself)",
+    )
+    p.add_argument(
+        "--kernel-threads",
+        dest="kernel_threads",
+        type=int,
+        help="numba threads for the batch kernels (0: one per core)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -202,6 +223,10 @@ def build_parser() -> argparse.ArgumentParser:
     from framesig.batch import add_batch_parser
 
     add_batch_parser(sub)
+
+    from framesig.bench import add_bench_parser
+
+    add_bench_parser(sub)
     return parser
 
 
