@@ -54,6 +54,8 @@ _TEXTURED_MATCH_HIST = 0.6
 _VIEW_SHIFT16 = 6  # search +-6 px of the 16x16 grid (+-12 of 32)
 _VIEW_MIN_CONTINUITY = 0.8  # ... and with the state's last frame (one step of motion)
 _STEP_SHIFT16 = 2
+_MAX_JOIN_HASH = 24  # however noisy the video, thresholds stay clear of chance (32 of 64)
+_MAX_MATCH_HASH = 18
 
 
 def _copy_view(
@@ -264,21 +266,40 @@ class Quantizer:
         self._noise_c: deque[float] = deque(maxlen=240)
         self._anchor: tuple[np.ndarray, np.ndarray] | None = None  # the run's first view
         self._pending_view: tuple[np.ndarray, np.ndarray] | None = None
+        self._limits = (
+            self.settings.join_hash,
+            self.settings.join_hist,
+            self.settings.match_hash,
+            self.settings.match_hist,
+        )
         self._last_view: tuple[np.ndarray, np.ndarray] | None = None  # last frame joined
 
     # -- thresholds from the video's own noise floor
-    def _thresholds(self) -> tuple[int, float, int, float]:
+    def _noise_floor(self) -> tuple[float, float]:
+        """The video's own frame-to-frame noise: the lower quartile of recent distances.
+
+        The lower quartile is the noise of the stillest stretches; motion and cuts, which
+        make the upper part of the distribution, do not raise it.
+        """
+        if len(self._noise_h) < 8:
+            return 0.0, 0.0
+        nh = float(np.percentile(np.fromiter(self._noise_h, np.float64), 25))
+        nc = float(np.percentile(np.fromiter(self._noise_c, np.float64), 25))
+        return nh, nc
+
+    def _update_thresholds(self) -> None:
+        """Thresholds for the next batch: the settings' floors, raised by the noise floor."""
         s = self.settings
-        if len(self._noise_h) >= 8:
-            nh = float(np.median(np.fromiter(self._noise_h, np.float64)))
-            nc = float(np.median(np.fromiter(self._noise_c, np.float64)))
-        else:
-            nh, nc = 0.0, 0.0
-        jh = int(min(max(s.join_hash, s.noise_factor * nh), 24))
-        jc = float(min(max(s.join_hist, s.noise_factor * nc), 0.6))
-        mh = int(min(max(s.match_hash, s.noise_factor * nh), 24))
-        mc = float(min(max(s.match_hist, s.noise_factor * nc), 0.6))
-        return jh, jc, mh, mc
+        nh, nc = self._noise_floor()
+        self._limits = (
+            int(min(max(s.join_hash, s.noise_factor * nh), _MAX_JOIN_HASH)),
+            float(min(max(s.join_hist, s.noise_factor * nc), 0.6)),
+            int(min(max(s.match_hash, s.noise_factor * nh), _MAX_MATCH_HASH)),
+            float(min(max(s.match_hist, s.noise_factor * nc), 0.6)),
+        )
+
+    def _thresholds(self) -> tuple[int, float, int, float]:
+        return self._limits
 
     def _nearest_known(
         self, phash: int, hist: np.ndarray, flat: bool, mh: int, mc: float, exclude: int
@@ -358,6 +379,7 @@ class Quantizer:
         about a third of the frame, instead of splitting at every few pixels of motion.
         """
         labels = self._batch_labels
+        self._update_thresholds()
         views = details is not None and details16 is not None
         for k in range(phashes.shape[0]):
             ph = int(phashes[k])
@@ -476,8 +498,7 @@ class Quantizer:
         self._flush_labels()
         labels = np.concatenate(self._labels) if self._labels else np.empty(0, np.int32)
         bins = self.index.hists[0].shape[0] if self.index.hists else 0
-        nh = float(np.median(np.fromiter(self._noise_h, np.float64))) if self._noise_h else 0.0
-        nc = float(np.median(np.fromiter(self._noise_c, np.float64))) if self._noise_c else 0.0
+        nh, nc = self._noise_floor()
         return QuantizeResult(
             labels=labels,
             state_hashes=tuple(self.index.hashes),
