@@ -1,0 +1,168 @@
+"""Fast mode gives exact mode's states and transitions where it claims to, else falls back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import ffmpeg, real_clip
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+import framesig
+from framesig import kernels, synthetic
+from framesig.fast import run_fast
+
+
+def _flight(tmp_path_factory: pytest.TempPathFactory) -> str:
+    a, b = synthetic.Pose(600, 500), synthetic.Pose(1450, 650, 20, 1.0)
+    segs = (
+        synthetic.Segment("hover", 300, a, a, place=0),
+        synthetic.Segment("transit", 30, a, b),
+        synthetic.Segment("hover", 300, b, b, place=1),
+        synthetic.Segment("transit", 30, b, a),
+        synthetic.Segment("hover", 180, a, a, place=0),
+    )
+    plan = synthetic.FlightPlan(segs, (synthetic.Perturbation("flash", 480, 1),), fps=30.0)
+    path = tmp_path_factory.mktemp("fast") / "hover_flight.mp4"
+    synthetic.write_flight(path, plan, size=(320, 180), seed=5)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def flight(tmp_path_factory):
+    return _flight(tmp_path_factory)
+
+
+def _same(exact: framesig.Signature, fast: framesig.Signature) -> None:
+    assert fast.symbols == exact.symbols
+    assert len(fast.states) == len(exact.states)
+    assert fast.source.frames == exact.source.frames
+    assert fast.source.duration == pytest.approx(exact.source.duration)
+    assert len(fast.transitions) == len(exact.transitions)
+    for e, f in zip(exact.transitions, fast.transitions, strict=True):
+        assert (f.from_state, f.to_state, f.revisit) == (e.from_state, e.to_state, e.revisit)
+        assert abs(f.frame - e.frame) <= 1
+    for e, f in zip(exact.runs, fast.runs, strict=True):
+        assert abs(f.start_frame - e.start_frame) <= 1
+        assert abs(f.start_time - e.start_time) <= 0.05
+
+
+def test_fast_equals_exact_on_a_hover_heavy_flight(flight):
+    exact = framesig.summarize(flight)
+    fast, report = run_fast(flight, framesig.Settings(fast=True))
+    assert report.fallback == "" and fast.settings["fast_fallback"] == ""
+    _same(exact, fast)
+    assert len(exact.transitions) >= 2  # it flew somewhere: there are changes to place
+    # the hovers were skipped: far fewer frames decoded than the flight holds
+    assert report.skipped_gops >= 4
+    assert report.decoded_frames < 0.75 * report.frames
+    # the flash GOP was decoded (its packets jump), so the flash is seen as a transient
+    assert [(t.start_frame, t.end_frame) for t in fast.transients] == [
+        (t.start_frame, t.end_frame) for t in exact.transients
+    ]
+
+
+def test_fast_through_the_public_api_and_cli(flight, capsys):
+    from framesig.cli import main
+
+    sig = framesig.summarize(flight, fast=True)
+    assert sig.settings["fast"] is True and sig.settings["fast_fallback"] == ""
+    assert main(["summarize", flight, "--fast", "--json", "-q"]) == 0
+    out = framesig.Signature.from_json(capsys.readouterr().out)
+    assert out.symbols == sig.symbols and out.settings["fast"] is True
+
+
+def test_fast_equals_exact_on_a_real_hover_clip():
+    path = real_clip("drone_nadir_soccer_pitch_hover_60fps_bbox_overlay.mp4")
+    exact = framesig.summarize(path)
+    fast, report = run_fast(path, framesig.Settings(fast=True))
+    assert report.fallback == ""
+    assert report.skipped_gops >= 1 and report.decoded_frames < report.frames
+    _same(exact, fast)
+
+
+def test_fast_equals_exact_on_a_real_clip_with_cuts():
+    path = real_clip("psd_testvideo_cuts_720p2997.mp4")
+    exact = framesig.summarize(path)
+    fast, report = run_fast(path, framesig.Settings(fast=True))
+    _same(exact, fast)
+
+
+def _exact_like(sig: framesig.Signature) -> framesig.Signature:
+    from dataclasses import replace
+
+    keep = {k: v for k, v in sig.settings.items() if k not in ("fast", "fast_fallback")}
+    return replace(sig, settings=keep)
+
+
+@pytest.mark.parametrize("kind", ["raw", "all_intra"])
+def test_fast_falls_back_where_it_cannot_claim(flight, tmp_path, kind):
+    if kind == "raw":
+        path = tmp_path / "flight.h264"
+        ffmpeg("-i", flight, "-c", "copy", "-bsf:v", "h264_mp4toannexb", "-f", "h264", str(path))
+        why = "h264 stream"
+    else:
+        path = tmp_path / "intra.mp4"
+        ffmpeg("-i", flight, "-frames:v", "60", "-c:v", "libx264", "-g", "1", str(path))
+        why = "all-intra"
+    exact = framesig.summarize(path)
+    fast, report = run_fast(path, framesig.Settings(fast=True))
+    assert why in report.fallback and why in fast.settings["fast_fallback"]
+    assert fast.settings["fast"] is True
+    assert _exact_like(fast) == _exact_like(exact)  # the exact result, flagged
+
+
+def test_fast_falls_back_for_arrays_and_previews(flight):
+    frames = [np.full((48, 64, 3), v, np.uint8) for v in (0, 0, 0, 255, 255, 255)]
+    sig = framesig.summarize(frames, fps=10, fast=True)
+    assert "not a video file" in sig.settings["fast_fallback"]
+    assert sig.symbols == framesig.summarize(frames, fps=10).symbols
+    preview = framesig.summarize(flight, fast=True, max_frames=50)
+    assert "max_frames" in preview.settings["fast_fallback"]
+    assert preview.source.partial and preview.source.frames == 50
+
+
+def test_kernel_threads_setting_gives_the_same_result(flight):
+    one = framesig.summarize(flight, kernel_threads=1, max_frames=200)
+    auto = framesig.summarize(flight, max_frames=200)
+    assert one.runs == auto.runs and one.settings["kernel_threads"] == 1
+    with pytest.raises(framesig.SettingsError):
+        framesig.Settings(kernel_threads=-1)
+
+
+strided = st.integers(1, 70).flatmap(
+    lambda h: st.integers(1, 70).flatmap(
+        lambda w: st.sampled_from([np.uint8, np.uint16]).flatmap(
+            lambda dt: arrays(
+                dt, (h, w + 5), elements=st.integers(0, 1023 if dt == np.uint16 else 255)
+            )
+        )
+    )
+)
+
+
+@given(strided, st.integers(1, 64), st.integers(1, 64))
+def test_integer_thumbnail_kernel_is_bit_identical(padded, oh, ow):
+    plane = padded[:, :-5]  # a decoder plane: rows padded past the width
+    a = np.empty((oh, ow), np.float32)
+    b = np.empty_like(a)
+    kernels._area_downsample(plane, a, 16.0, 1 / 219)
+    kernels._area_downsample_int(plane, b, 16.0, 1 / 219)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_thumbnails_into_uses_the_same_values_for_every_plane_kind(rng):
+    y = rng.integers(0, 1024, (90, 160), dtype=np.uint16)
+    u = rng.integers(0, 1024, (45, 80), dtype=np.uint16)
+    v = rng.integers(0, 1024, (45, 80), dtype=np.uint16)
+    levels = kernels.plane_levels(10, False)
+    outs = []
+    for planes in ((y, u, v), (y.astype(np.float32), u.astype(np.float32), v.astype(np.float32))):
+        lo = np.empty((kernels.THUMB, kernels.THUMB), np.float32)
+        uo = np.empty((kernels.CHROMA, kernels.CHROMA), np.float32)
+        vo = np.empty_like(uo)
+        kernels.thumbnails_into(*planes, levels, 90, lo, uo, vo)
+        outs.append((lo, uo, vo))
+    for a, b in zip(*outs, strict=True):
+        np.testing.assert_array_equal(a, b)
