@@ -1,0 +1,64 @@
+"""framesig bench: real processes measured, the table, and the fast-vs-exact check."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from conftest import ffmpeg
+
+import framesig
+from framesig import bench
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    path = tmp_path_factory.mktemp("bench") / "clip.mp4"
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc=size=160x120:rate=25", "-t", "3",
+        "-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "25", str(path),
+    )  # fmt: skip
+    return str(path)
+
+
+def test_run_once_measures_this_process_only():
+    small = bench.run_once([sys.executable, "-c", "print(1)"])
+    big = bench.run_once([sys.executable, "-c", "b = bytearray(300 << 20); print(len(b))"])
+    assert small[2] == 0 and small[3].strip() == "1"
+    assert big[1] > small[1] + 250  # MiB: the 300 MiB buffer shows, in its own run only
+    assert bench.run_once([sys.executable, "-c", "import sys; sys.exit(3)"])[2] == 3
+
+
+def test_commands_and_frame_count(clip):
+    cmds = bench.commands(clip, threads=2)
+    assert cmds["ffmpeg"][cmds["ffmpeg"].index("-threads") + 1] == "2"
+    assert "--fast" in cmds["fast"] and "--fast" not in cmds["exact"]
+    assert bench.count_frames(clip) == 75
+
+
+def test_measure_gives_medians_and_the_fast_check(clip):
+    rows, check = bench.measure(clip, repeats=1, tools=("ffmpeg", "exact", "fast"))
+    assert [m.tool for m in rows] == ["ffmpeg", "exact", "fast"]
+    assert all(m.frames == 75 and m.wall > 0 and m.rss_mb > 0 and not m.error for m in rows)
+    assert check.startswith("fast vs exact: the same")
+    table = bench.format_table(rows)
+    assert table.count("\n") == 4 and "| ffmpeg |" in table and "| 1.00 |" in table
+
+
+def test_compare_signatures_sees_a_difference(clip):
+    exact = framesig.summarize(clip).to_dict()
+    assert "the same" in bench.compare_signatures(exact, exact)
+    other = dict(exact, runs=[dict(r, state=r["state"] + 1) for r in exact["runs"]])
+    assert "DIFFERENT" in bench.compare_signatures(exact, other)
+    fell = dict(exact, settings=dict(exact["settings"], fast_fallback="h264 stream"))
+    assert "fell back" in bench.compare_signatures(exact, fell)
+
+
+def test_bench_cli(clip, capsys):
+    from framesig.cli import main
+
+    assert main(["bench", clip, "-n", "1", "--no-peers"]) == 0
+    out = capsys.readouterr().out
+    assert "75 frames" in out and "| exact |" in out and "| pyav |" in out
+    assert "detect-content" not in out
+    assert main(["bench", "/no/such/file.mp4"]) == 1
