@@ -429,14 +429,25 @@ def compare(
     ra, rb = a.runs, b.runs
     cls_a = np.array([ca[r.state] for r in ra], np.int64)
     cls_b = np.array([cb[r.state] for r in rb], np.int64)
+    set_a, set_b = set(cls_a.tolist()), set(cls_b.tolist())
+    # Align the runs that carry information: views both flights saw, and dwells. A transit
+    # run only one flight has (transits are sliced differently every time) is left out,
+    # or a few of them in a row would cut a shared route in two.
+    keep_a = [
+        i for i, r in enumerate(ra) if cls_a[i] in set_b or r.end_time - r.start_time >= min_dwell
+    ]
+    keep_b = [
+        j for j, r in enumerate(rb) if cls_b[j] in set_a or r.end_time - r.start_time >= min_dwell
+    ]
     limit = max_hash / 64.0 + max_hist
-    score = np.full((len(ra), len(rb)), MISMATCH, np.float64)
-    same = cls_a[:, None] == cls_b[None, :]
-    for i, j in zip(*np.nonzero(same), strict=True):
+    score = np.full((len(keep_a), len(keep_b)), MISMATCH, np.float64)
+    same = cls_a[keep_a][:, None] == cls_b[keep_b][None, :]
+    for x, y in zip(*np.nonzero(same), strict=True):
+        i, j = keep_a[x], keep_b[y]
         d = dist.get((ra[i].state, rb[j].state), limit / 2)  # same class through a third
-        score[i, j] = MATCH + max(0.0, 1.0 - d / limit)
+        score[x, y] = MATCH + max(0.0, 1.0 - d / limit)
     _, path, _ = local_alignment(score, -GAP) if score.size else (0.0, [], None)
-    matched = [(i, j) for i, j in path if cls_a[i] == cls_b[j]]
+    matched = [(keep_a[x], keep_b[y]) for x, y in path if cls_a[keep_a[x]] == cls_b[keep_b[y]]]
 
     def dur(r: Run) -> float:
         return r.end_time - r.start_time
@@ -481,7 +492,6 @@ def compare(
             )
         )
 
-    set_a, set_b = set(cls_a.tolist()), set(cls_b.tolist())
     only_a = _unshared(a, ca, set_b, min_dwell)
     only_b = _unshared(b, cb, set_a, min_dwell)
 

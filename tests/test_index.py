@@ -1,0 +1,180 @@
+"""The cross-flight index: kernels against references, MIH recall, the file, and `find` on
+generated flights with known ground truth."""
+
+from __future__ import annotations
+
+import flightgen as fg
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from framesig import synthetic
+from framesig.errors import OpenError, SettingsError
+from framesig.index import (
+    CHROMA_BINS,
+    FlightIndex,
+    chroma_of,
+    features_at,
+    load_index_or_signatures,
+    verify,
+)
+
+hashes64 = st.integers(0, 2**64 - 1)
+
+
+def _verify_ref(hashes, chroma, cand, qh, qc, max_hash, max_hist):
+    out = []
+    for i in cand:
+        dh = bin(int(hashes[i]) ^ qh).count("1")
+        if dh > max_hash:
+            continue
+        dc = 0.0 if chroma[i][0] < 0 or qc[0] < 0 else 0.5 * float(np.abs(chroma[i] - qc).sum())
+        if dc <= max_hist:
+            out.append((int(i), dh, dc))
+    return out
+
+
+@given(
+    st.lists(hashes64, min_size=1, max_size=40),
+    hashes64,
+    st.integers(0, 24),
+    st.floats(0, 1),
+    st.integers(0, 2**32 - 1),
+)
+def test_verify_kernel_matches_reference(hs, qh, max_hash, max_hist, seed):
+    rng = np.random.default_rng(seed)
+    hashes = np.array(hs, np.uint64)
+    chroma = rng.dirichlet(np.ones(CHROMA_BINS), len(hs)).astype(np.float32)
+    chroma[rng.random(len(hs)) < 0.2] = -1.0  # some without a histogram
+    qc = rng.dirichlet(np.ones(CHROMA_BINS)).astype(np.float32)
+    cand = np.arange(len(hs))
+    idx, dh, dc = verify(hashes, chroma, cand, qh, qc, max_hash=max_hash, max_hist=max_hist)
+    ref = _verify_ref(hashes, chroma, cand, qh, qc, max_hash, max_hist)
+    assert idx.tolist() == [r[0] for r in ref]
+    assert dh.tolist() == [r[1] for r in ref]
+    np.testing.assert_allclose(dc, [r[2] for r in ref], atol=1e-5)
+
+
+@given(st.lists(hashes64, min_size=1, max_size=60), hashes64, st.integers(0, 24), st.data())
+def test_multi_index_candidates_hold_every_match(hs, qh, max_hash, data):
+    # plant near neighbours of the query so that matches exist
+    flips = data.draw(st.lists(st.integers(0, 63), max_size=max_hash))
+    near = qh
+    for b in flips:
+        near ^= 1 << b
+    hashes = [*hs, near]
+    index = FlightIndex()
+    index._hashes.append(np.array(hashes, np.uint64))  # noqa: SLF001 - build a bare index
+    index._chroma.append(np.full((len(hashes), CHROMA_BINS), -1, np.float32))
+    index._flight.append(np.zeros(len(hashes), np.int32))
+    index._state.append(np.arange(len(hashes), dtype=np.int32))
+    index._counts.append(np.zeros(len(hashes), np.int64))
+    index._starts.append(np.empty(0))
+    index._ends.append(np.empty(0))
+    cand = set(index.candidates(qh, max_hash=max_hash).tolist())
+    brute = {i for i, h in enumerate(hashes) if bin(h ^ qh).count("1") <= max_hash}
+    assert brute <= cand
+    assert len(hashes) - 1 in cand
+
+
+def test_limits_and_bad_files_are_clear_errors(tmp_path):
+    index = FlightIndex()
+    with pytest.raises(SettingsError, match="max_hash"):
+        index.find(0, max_hash=40)
+    with pytest.raises(OpenError, match="no such file"):
+        FlightIndex.load(tmp_path / "nope.fsidx")
+    bad = tmp_path / "bad.fsidx"
+    bad.write_bytes(b"not an npz")
+    with pytest.raises(OpenError, match="not a framesig index"):
+        FlightIndex.load(bad)
+    assert index.find(123) == []  # an empty index finds nothing
+    with pytest.raises(ValueError, match="bins"):
+        chroma_of([0.5, 0.5])
+
+
+@pytest.fixture(scope="module")
+def flights():
+    return fg.flight_set()
+
+
+@pytest.fixture(scope="module")
+def index(flights, tmp_path_factory):
+    built = FlightIndex.from_signatures(
+        [f.signature for f in flights], names=[f.name for f in flights]
+    )
+    path = tmp_path_factory.mktemp("idx") / "flights.fsidx"
+    built.save(path)
+    loaded = FlightIndex.load(path)
+    assert loaded.flights == built.flights and len(loaded) == len(built)
+    return loaded
+
+
+def _frame_rgb(video, time):
+    import av
+
+    with av.open(str(video)) as c:
+        for frame in c.decode(video=0):
+            if frame.time is not None and frame.time >= time - 1e-9:
+                return frame.to_ndarray(format="rgb24")
+    raise AssertionError("no frame")
+
+
+def test_find_returns_the_right_flights_and_times(flights, index):
+    """A frame from each hover finds its own flight first, at a range holding its time, and
+    every flight that hovered at that place; flights that never went there are absent."""
+    visits = {f.name: set(f.route) for f in flights}
+    checked = 0
+    assert index.find_frame(flights[0].video, 1.0)[0].flight == flights[0].name
+    for f in flights:
+        hovers = f.truth.hovers()
+        mids = [sum(f.segment_span(int(str(seg["index"])))) / 2 for seg in hovers]
+        for seg, t, (qh, qhist) in zip(hovers, mids, features_at(f.video, mids), strict=True):
+            place = int(str(seg["place"]))
+            hits = index.find(qh, qhist)
+            assert hits, (f.name, t)
+            own = [h for h in hits if h.flight == f.name]
+            assert own and any(lo <= t < hi for lo, hi in own[0].ranges), (f.name, t, hits[:3])
+            assert hits[0].hash_distance <= own[0].hash_distance
+            found = {h.flight for h in hits}
+            expected = {name for name, places in visits.items() if place in places}
+            assert found == expected, (f.name, place, found, expected)
+            checked += 1
+    assert checked == sum(len(f.truth.hovers()) for f in flights)
+
+
+def test_an_image_file_and_an_unseen_view(flights, index, tmp_path):
+    import cv2
+
+    f = flights[0]
+    a, b = f.hover_spans(1)[0]
+    rgb = _frame_rgb(f.video, (a + b) / 2)
+    path = tmp_path / "q.png"
+    cv2.imwrite(str(path), rgb[:, :, ::-1])
+    from framesig.index import load_image
+
+    hits = index.find_image(load_image(path))
+    assert hits and hits[0].flight.startswith("patrol")
+    assert all(
+        any(lo <= (a + b) / 2 < hi for lo, hi in h.ranges) for h in hits if h.flight == f.name
+    )
+    # a place of the same terrain that no flight went to
+    frames, _ = synthetic.render(fg.route_plan((8,)), size=fg.SIZE, seed=5)
+    assert index.find_image(frames[12]) == []
+    # nor a view of another world
+    rng = np.random.default_rng(3)
+    assert index.find_image(rng.integers(0, 255, (180, 320, 3), dtype=np.uint8)) == []
+
+
+def test_index_from_signature_files_and_folders(flights, tmp_path):
+    (tmp_path / "one").mkdir()
+    flights[0].signature.save(tmp_path / "one" / "signature.json")
+    flights[2].signature.save(tmp_path / "east.sig.json")
+    index = load_index_or_signatures([tmp_path])
+    assert sorted(r.name for r in index.flights) == sorted(["one", "east-a.mp4"])
+    with pytest.raises(OpenError, match="no such file"):
+        load_index_or_signatures([tmp_path / "missing"])
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "signature.json").write_text("{}")
+    with pytest.raises(OpenError, match="not a framesig signature"):
+        load_index_or_signatures([tmp_path / "junk"])
