@@ -353,8 +353,8 @@ def against_reference(
             j += 1
         span = range(i, j + 1)
         has_dwell = any(dur(k) >= min_dwell for k in span)
-        before = _nearest_dwell(sig, i - 1, -1, min_dwell)
-        after = _nearest_dwell(sig, j + 1, 1, min_dwell)
+        before = _nearest_dwell(sig, i - 1, -1, min_dwell, mine, seen)
+        after = _nearest_dwell(sig, j + 1, 1, min_dwell, mine, seen)
         linked = (
             before is None
             or after is None
@@ -420,10 +420,13 @@ def against_reference(
     return out
 
 
-def _nearest_dwell(sig: Signature, i: int, step: int, min_dwell: float) -> int | None:
+def _nearest_dwell(
+    sig: Signature, i: int, step: int, min_dwell: float, mine: dict[int, int], seen: set[int]
+) -> int | None:
+    """The nearest dwell from run ``i`` on (by ``step``) at a place the references know."""
     while 0 <= i < len(sig.runs):
         r = sig.runs[i]
-        if r.end_time - r.start_time >= min_dwell:
+        if r.end_time - r.start_time >= min_dwell and mine[r.state] in seen:
             return i
         i += step
     return None
