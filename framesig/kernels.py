@@ -328,8 +328,9 @@ def _ncc_at(a, b, dy, dx, blocks, drop):  # pragma: no cover - compiled
             sab = 0.0
             for i in range(t0, t1):
                 for j in range(u0, u1):
-                    x = a[i + dy, j + dx]
-                    y = b[i, j]
+                    # float64 before the products: float32 squares lose the variance
+                    x = np.float64(a[i + dy, j + dx])
+                    y = np.float64(b[i, j])
                     sa += x
                     sb += y
                     saa += x * x
