@@ -318,9 +318,12 @@ class _ContainerSource(FrameSource):
         # reports the error against a later packet.
         stream.thread_type = "SLICE"
         cc.thread_count = int(decode_threads)
-        # Keep frames whose references were damaged (FFmpeg 8's HEVC decoder drops them
-        # silently otherwise: 39 of 120 frames of a noisy clip instead of 106).
-        cc.options = {**dict(cc.options or {}), "flags": "output_corrupt"}
+        # Keep HEVC frames whose references were damaged (FFmpeg 8's HEVC decoder drops them
+        # silently otherwise: 39 of 120 frames of a noisy clip instead of 106). Not for H.264:
+        # there the flag also emits the grey frames before a stream's first recovery point
+        # (401 frames of a raw drone stream where ffmpeg shows 388).
+        if cc.name == "hevc":
+            cc.options = {**dict(cc.options or {}), "flags": "output_corrupt"}
         pix_fmt = cc.pix_fmt or "unknown"
         bits = _PLANAR_FORMATS.get(pix_fmt, (1, 1, 10 if "10" in pix_fmt else 8))[2]
         width, height = int(cc.width or stream.width or 0), int(cc.height or stream.height or 0)
