@@ -1,9 +1,10 @@
 """``framesig bench VIDEO``: framesig's throughput beside the decoder's limit and peers.
 
 Every tool runs as its own process on the same file, round robin, ``repeats`` times; each
-run's whole-process wall time and peak RSS (``wait4``'s ``ru_maxrss``) are measured and the
-medians reported, in frames of video per second and as a ratio to the full-decode limit
-(``ffmpeg -threads N -i VIDEO -an -f null -``: decoding every frame and nothing else).
+run's whole-process wall time and peak RSS (``wait4``'s ``ru_maxrss`` of that process
+alone) are measured and the medians reported, in frames of video per second and as a
+ratio to the full-decode limit (``ffmpeg -threads N -i VIDEO -an -f null -``: decoding
+every frame and nothing else).
 
 Tools: ``ffmpeg`` (the limit), ``pyav`` (PyAV decoding every frame, threads AUTO),
 ``exact`` and ``fast`` (``framesig summarize``, with ``--fast``), and the peers
@@ -109,33 +110,57 @@ def commands(
     return out
 
 
+# Linux keeps a process's peak RSS across exec, and a child forked or vforked from a big
+# parent (a test runner holding numba) starts with the parent's. So the command runs as the
+# grandchild of this small launcher, which forks it and reports its own wait4 figure.
+_LAUNCHER = (
+    "import os, sys\n"
+    "pid = os.fork()\n"
+    "if pid == 0:\n"
+    "    try:\n"
+    "        os.execvp(sys.argv[2], sys.argv[2:])\n"
+    "    finally:\n"
+    "        os._exit(127)\n"
+    "_, status, usage = os.wait4(pid, 0)\n"
+    "with open(sys.argv[1], 'w') as f:\n"
+    "    f.write(f'{usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}')\n"
+)
+
+
 def run_once(argv: Sequence[str], timeout: float = 3600) -> tuple[float, float, int, str]:
     """Run a command: ``(wall seconds, peak RSS MiB, exit status, stdout)``.
 
-    The peak RSS is the process's own (``wait4``), so runs do not mix.
+    The peak RSS is the command's own (``wait4`` in a small launcher, see ``_LAUNCHER``),
+    so runs do not mix and the caller's size does not show. A command that outlives
+    ``timeout`` is killed (exit status -9).
     """
+    import signal
     import tempfile
 
-    with tempfile.TemporaryFile("w+") as out:
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "rusage"
+        launcher = [sys.executable, "-S", "-c", _LAUNCHER, str(report), *argv]
         started = time.perf_counter()
         proc = subprocess.Popen(
-            list(argv), stdout=out, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL
+            launcher,
+            stdout=out,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # a timeout kills the command with its launcher
         )
-        deadline = started + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() > deadline:
-                proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.005)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
         wall = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        try:
+            maxrss_kib, status = (int(v) for v in report.read_text().split())
+        except (OSError, ValueError):  # killed before the launcher could write
+            maxrss_kib, status = 0, -9
         out.seek(0)
         text = out.read()
-    return wall, usage.ru_maxrss / 1024.0, proc.returncode, text
+    return wall, maxrss_kib / 1024.0, status, text
 
 
 def count_frames(video: str) -> int:
