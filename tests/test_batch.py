@@ -295,8 +295,9 @@ def test_summarize_many_yields_as_files_finish(clip_folder, mixed_folder):
         assert by_path[name].content_hash == inline[name].content_hash
 
 
-def test_a_worker_that_dies_is_replaced_and_its_file_retried_then_failed(clip_folder, tmp_path):
-    target = clip_folder / "flight_03.mp4"
+def test_a_worker_that_dies_is_replaced_and_its_file_retried_then_failed(base_long, tmp_path):
+    # 80 s of video: long enough that the parent sees the worker's progress before it ends
+    target = base_long
     kills: list[int] = []
 
     def kill_busy_workers(limit: int):
@@ -311,7 +312,7 @@ def test_a_worker_that_dies_is_replaced_and_its_file_retried_then_failed(clip_fo
     once = run_batch([target], tmp_path / "once", workers=1, progress=kill_busy_workers(1))
     assert len(kills) == 1
     assert once.files[0].status == "ok"
-    assert framesig.Signature.load(tmp_path / "once" / "flight_03" / "signature.json") == (
+    assert framesig.Signature.load(tmp_path / "once" / "long" / "signature.json") == (
         framesig.summarize(target)
     )
     kills.clear()
