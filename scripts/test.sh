@@ -14,7 +14,7 @@ fi
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[test,yaml]"
+.venv/bin/python -m pip install -q -e ".[test,yaml,spark]"
 
 .venv/bin/ruff check framesig tests benchmarks
 .venv/bin/ruff format --check framesig tests benchmarks
