@@ -227,6 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
     from framesig.bench import add_bench_parser
 
     add_bench_parser(sub)
+
+    from framesig.use import add_use_parsers
+
+    add_use_parsers(sub)
     return parser
 
 
