@@ -32,7 +32,7 @@ import tempfile
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -169,15 +169,55 @@ def _check(sig: object) -> str:
     for a, b in zip(runs, runs[1:], strict=False):
         if b.start_frame != a.end_frame + 1 or not b.start_time > a.start_time:
             return f"runs out of order at frame {b.start_frame}"
-    if not all(np.isfinite([r.start_time for r in runs])) or not np.isfinite(src.duration):
+    times = [t for r in runs for t in (r.start_time, r.end_time)]
+    if not all(np.isfinite(times)) or not np.isfinite(src.duration):
         return "a time is not finite"
+    if any(not r.end_time > r.start_time for r in runs):
+        return "a run that ends before it starts"
     if framesig.Signature.from_json(sig.to_json()) != sig:
         return "the JSON round trip changed the signature"
     return ""
 
 
-def _worker() -> int:
-    """Read paths from stdin; write one JSON outcome per line to stdout."""
+READY = "ready"
+
+
+def _segfault() -> object:
+    import ctypes
+
+    return ctypes.string_at(0)  # reads address 0: SIGSEGV
+
+
+def _hang() -> object:
+    time.sleep(3600)
+    return None
+
+
+def _raise() -> object:
+    raise RuntimeError("self-test: an exception that is not a FramesigError")
+
+
+def _bad_error() -> object:
+    import framesig
+
+    raise framesig.FramesigError("elsewhere.mp4", "self-test: names another file")
+
+
+# Inputs that make the worker fail in each way the guard must record, to test the guard.
+SELF_TESTS: dict[str, Callable[[], object]] = {
+    "!segfault": _segfault,
+    "!hang": _hang,
+    "!raise": _raise,
+    "!bad-error": _bad_error,
+}
+
+
+def _worker(fast: bool = False) -> int:
+    """Read paths from stdin; write one JSON outcome per line to stdout.
+
+    The first line out is :data:`READY`, once the imports are done, so that the parent's
+    time limit per input does not include a new worker's start.
+    """
     import logging
 
     logging.disable(logging.CRITICAL)  # warnings per bad packet would flood the pipe
@@ -187,18 +227,12 @@ def _worker() -> int:
     import framesig
 
     out = sys.stdout
+    out.write(READY + "\n")
+    out.flush()
     for line in sys.stdin:
         path = line.rstrip("\n")
-        if path == "!segfault":  # for testing the guard itself
-            import ctypes
-
-            ctypes.string_at(0)
-        if path == "!hang":
-            time.sleep(3600)
-        if path == "!raise":
-            path = "\0"  # a path the OS refuses: a ValueError, not a FramesigError
         try:
-            sig = framesig.summarize(path)
+            sig = SELF_TESTS[path]() if path in SELF_TESTS else framesig.summarize(path, fast=fast)
         except framesig.FramesigError as exc:
             ok = os.path.basename(path) in str(exc) and bool(exc.cause)
             rec = {"outcome": "error" if ok else "bad-error", "type": type(exc).__name__}
@@ -256,11 +290,38 @@ class Report:
 
 
 class Guard:
-    """One worker process at a time; a per-input time limit; restarts after a death."""
+    """One worker process at a time; a per-input time limit; restarts after a death.
 
-    def __init__(self, timeout: float, memory_gib: float = 6.0) -> None:
+    Parameters
+    ----------
+    timeout : float
+        Seconds one input may take; past it the worker is killed and the input is a hang.
+    memory_gib : float
+        The worker's address-space limit, so a runaway allocation fails in the worker.
+    fast : bool
+        Summarize in fast mode (keyframe scan and ranged decodes) instead of exact mode.
+    warmup : str, optional
+        A healthy file each new worker summarizes before its first input, so that the
+        per-input limit never pays a worker's first decode (numba's dispatch, FFmpeg's
+        decoder set-up): after a restart that can be seconds on a loaded machine.
+    start_timeout : float
+        Seconds a new worker may take to import PyAV and numba and to warm up.
+    """
+
+    def __init__(
+        self,
+        timeout: float,
+        memory_gib: float = 6.0,
+        *,
+        fast: bool = False,
+        warmup: str | None = None,
+        start_timeout: float = 120.0,
+    ) -> None:
         self.timeout = timeout
         self.memory = int(memory_gib * 2**30)
+        self.fast = fast
+        self.warmup = warmup
+        self.start_timeout = start_timeout
         self.proc: subprocess.Popen[str] | None = None
         self.restarts = 0
         self._log = tempfile.TemporaryFile()
@@ -273,8 +334,8 @@ class Guard:
 
             resource.setrlimit(resource.RLIMIT_AS, (self.memory, self.memory))
 
-        return subprocess.Popen(
-            [sys.executable, str(HERE), "--worker"],
+        proc = subprocess.Popen(
+            [sys.executable, str(HERE), "--worker", *(["--fast"] if self.fast else [])],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,
@@ -282,49 +343,80 @@ class Guard:
             env=env,
             preexec_fn=limit,
         )
+        line = self._read(proc, self.start_timeout)
+        if line is not None and line.strip() == READY and self.warmup is not None:
+            self._send(proc, self.warmup)
+            line = READY if self._read(proc, self.start_timeout) else None
+        if line is None or line.strip() != READY:
+            self._reap(proc, kill=True)
+            raise RuntimeError(f"the fuzz worker did not start: {str(line).strip()[:200]!r}")
+        return proc
 
-    def run(self, path: str, timeout: float | None = None) -> dict[str, object]:
-        if self.proc is None or self.proc.poll() is not None:
-            self.proc = self._start()
-        proc = self.proc
-        assert proc.stdin is not None and proc.stdout is not None
+    @staticmethod
+    def _send(proc: subprocess.Popen[str], path: str) -> None:
+        assert proc.stdin is not None
         try:
             proc.stdin.write(path + "\n")
             proc.stdin.flush()
-        except BrokenPipeError:
+        except BrokenPipeError:  # it died already: the read that follows says how
             pass
-        sel = selectors.DefaultSelector()
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        # the first input also pays the worker's start (imports, numba cache)
-        ready = sel.select(timeout=(timeout or self.timeout))
-        sel.close()
-        if not ready:
-            self._kill()
-            return {"outcome": "hang", "message": f"no answer in {timeout or self.timeout} s"}
-        line = proc.stdout.readline()
+
+    @staticmethod
+    def _read(proc: subprocess.Popen[str], timeout: float) -> str | None:
+        """The worker's next line ('' when it died), or None when none came in time."""
+        assert proc.stdout is not None
+        with selectors.DefaultSelector() as sel:
+            sel.register(proc.stdout, selectors.EVENT_READ)
+            if not sel.select(timeout=timeout):
+                return None
+        return proc.stdout.readline()
+
+    def run(self, path: str, timeout: float | None = None) -> dict[str, object]:
+        """Summarize ``path`` in the worker; the outcome record (a finding when not accepted)."""
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = self._start()
+        proc = self.proc
+        limit = timeout or self.timeout
+        self._send(proc, path)
+        line = self._read(proc, limit)
+        if line is None:
+            self._restart(kill=True)
+            return {"outcome": "hang", "message": f"no answer in {limit} s"}
         if not line:
-            code = proc.wait()
-            self.proc = None
-            self.restarts += 1
+            code = self._restart(kill=False)
             kind = "signal" if code < 0 else "crash"
             return {"outcome": kind, "message": f"worker exit status {code}"}
         return dict(json.loads(line))
 
-    def _kill(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait()
-            self.proc = None
-            self.restarts += 1
+    def _restart(self, *, kill: bool) -> int:
+        """Reap the worker (killing it first if asked); the next run starts a new one."""
+        assert self.proc is not None
+        code = self._reap(self.proc, kill=kill)
+        self.proc = None
+        self.restarts += 1
+        return code
+
+    @staticmethod
+    def _reap(proc: subprocess.Popen[str], *, kill: bool) -> int:
+        """Wait for the worker and close its pipes; its exit status."""
+        if kill:
+            proc.kill()
+        for pipe in (proc.stdin, proc.stdout):
+            if pipe is not None:
+                try:
+                    pipe.close()
+                except BrokenPipeError:  # unflushed input for a dead worker
+                    pass
+        try:
+            return proc.wait(timeout=None if kill else 30)
+        except subprocess.TimeoutExpired:  # closed stdin but still busy: stop it
+            proc.kill()
+            return proc.wait()
 
     def close(self) -> None:
+        """Let the worker finish (its stdin closes) and release the log."""
         if self.proc is not None:
-            assert self.proc.stdin is not None
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._kill()
+            self._reap(self.proc, kill=False)
             self.proc = None
         self._log.close()
 
@@ -339,23 +431,51 @@ def campaign(
     seconds: float | None = None,
     keep: Path | None = None,
     on_case: Callable[[Case, dict[str, object]], None] | None = None,
+    fast: bool = False,
+    inputs: Iterable[Case] | None = None,
 ) -> Report:
-    """Run ``count`` variants (or until ``seconds`` have passed); return the report."""
+    """Run ``count`` variants (or until ``seconds`` have passed); return the report.
+
+    Parameters
+    ----------
+    seeds : sequence of Path
+        The files to mutate (:func:`make_seeds`); the first also warms each worker up.
+    folder : Path
+        Where each variant is written while it is tried (and removed after).
+    count : int
+        How many variants.
+    seed : int
+        The campaign's RNG seed: the same seed gives the same variants.
+    timeout : float
+        Seconds per input before it counts as a hang.
+    seconds : float, optional
+        Stop after this long, whatever ``count`` says.
+    keep : Path, optional
+        Copy the inputs of findings here.
+    on_case : callable, optional
+        Called with each case and its outcome record.
+    fast : bool
+        Summarize in fast mode.
+    inputs : iterable of Case, optional
+        Try these instead of generating variants (to test the guard itself).
+    """
     report = Report()
-    guard = Guard(timeout)
+    # every worker warms up on a healthy seed, outside the per-input limit
+    guard = Guard(timeout, fast=fast, warmup=str(seeds[0]))
     started = time.perf_counter()
     try:
-        # warm the worker up on a healthy seed, outside the per-input limit
-        guard.run(str(seeds[0]), timeout=max(120.0, timeout))
-        for case in cases(seeds, folder, count, seed):
+        todo = inputs if inputs is not None else cases(seeds, folder, count, seed)
+        for case in todo:
             rec = guard.run(case.path)
             report.add(case, rec)
-            if rec["outcome"] not in ACCEPTED and keep is not None:
+            exists = os.path.isfile(case.path)
+            if rec["outcome"] not in ACCEPTED and keep is not None and exists:
                 keep.mkdir(parents=True, exist_ok=True)
                 shutil.copy(case.path, keep / Path(case.path).name)
             if on_case is not None:
                 on_case(case, rec)
-            os.remove(case.path)
+            if exists and inputs is None:
+                os.remove(case.path)
             if seconds is not None and time.perf_counter() - started > seconds:
                 break
     finally:
@@ -373,10 +493,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=20.0, help="seconds per input")
     ap.add_argument("--keep", type=Path, default=None, help="copy findings' inputs here")
     ap.add_argument("--json", type=Path, default=None, help="write the report as JSON")
+    ap.add_argument("--fast", action="store_true", help="summarize in fast mode")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
-        return _worker()
+        return _worker(fast=args.fast)
     with tempfile.TemporaryDirectory(prefix="framesig-fuzz-") as tmp:
         seeds = make_seeds(Path(tmp) / "seeds")
         print(f"seeds: {', '.join(p.name for p in seeds)}", flush=True)
@@ -388,6 +509,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             timeout=args.timeout,
             seconds=args.seconds,
             keep=args.keep,
+            fast=args.fast,
         )
     print(report.table())
     if args.json is not None:
