@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -256,6 +256,14 @@ class _TimeLine:
         return end_pts, float((end_pts - start) * self.time_base)
 
 
+class _Damaged(Exception):
+    """Frame-threaded decoding met damage after giving out ``frames`` frames."""
+
+    def __init__(self, frames: int) -> None:
+        super().__init__(frames)
+        self.frames = frames
+
+
 class _ContainerSource(FrameSource):
     def __init__(self, path: str, decode_threads: int, fps_fallback: float) -> None:
         import av  # local: `import framesig` must stay cheap
@@ -304,26 +312,9 @@ class _ContainerSource(FrameSource):
         if not c.streams.video:
             kinds = sorted({s.type for s in c.streams}) or ["none"]
             raise NoVideoStreamError(self.path, f"no video stream (streams: {', '.join(kinds)})")
-        stream = c.streams.video[0]
-        self._stream = stream
-        discard_all = av_stream_discard_all()
-        for other in c.streams:
-            if other is not stream:
-                other.discard = discard_all  # never demux audio, subtitles or telemetry
-        cc = stream.codec_context
-        if cc is None or cc.name is None:
-            raise CorruptVideoError(self.path, "the video stream has no codec context")
-        # Slice threads only: with frame threads FFmpeg drops the frames in flight when one
-        # packet fails, without an error (2 frames per bad packet or cut-off end), and
-        # reports the error against a later packet.
-        stream.thread_type = "SLICE"
-        cc.thread_count = int(decode_threads)
-        # Keep HEVC frames whose references were damaged (FFmpeg 8's HEVC decoder drops them
-        # silently otherwise: 39 of 120 frames of a noisy clip instead of 106). Not for H.264:
-        # there the flag also emits the grey frames before a stream's first recovery point
-        # (401 frames of a raw drone stream where ffmpeg shows 388).
-        if cc.name == "hevc":
-            cc.options = {**dict(cc.options or {}), "flags": "output_corrupt"}
+        self._decode_threads = int(decode_threads)
+        self._frame_threads = self._decode_threads != 1
+        stream, cc = self._open_stream(decode_threads, frame_threads=self._frame_threads)
         pix_fmt = cc.pix_fmt or "unknown"
         bits = _PLANAR_FORMATS.get(pix_fmt, (1, 1, 10 if "10" in pix_fmt else 8))[2]
         width, height = int(cc.width or stream.width or 0), int(cc.height or stream.height or 0)
@@ -335,7 +326,8 @@ class _ContainerSource(FrameSource):
             nominal_fps = float(fps_fallback)
         tb = Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000)
         start_pts = stream.start_time
-        self._timeline = _TimeLine(tb, start_pts, round(1 / (nominal_fps * tb)))
+        self._timeline_args = (tb, start_pts, round(1 / (nominal_fps * tb)))
+        self._timeline = _TimeLine(*self._timeline_args)
         self._nominal_frames = int(stream.frames or 0)
         if stream.duration and stream.time_base:
             self._container_duration = float(stream.duration * stream.time_base)
@@ -375,6 +367,32 @@ class _ContainerSource(FrameSource):
             container_duration=duration,
         )
 
+    def _open_stream(self, decode_threads: int, *, frame_threads: bool) -> tuple[Any, Any]:
+        """Set up the video stream of ``self._container`` for decoding; other streams off."""
+        c = self._container
+        stream = c.streams.video[0]
+        self._stream = stream
+        discard_all = av_stream_discard_all()
+        for other in c.streams:
+            if other is not stream:
+                other.discard = discard_all  # never demux audio, subtitles or telemetry
+        cc = stream.codec_context
+        if cc is None or cc.name is None:
+            raise CorruptVideoError(self.path, "the video stream has no codec context")
+        # Frame threads decode several frames at once (about 2x on 2 cores for H.264, whose
+        # files rarely have slices to share out), but when a packet fails FFmpeg drops the
+        # frames in flight without an error and reports the error against a later packet.
+        # So a damaged file is decoded again with slice threads (see _decode).
+        stream.thread_type = "FRAME" if frame_threads else "SLICE"
+        cc.thread_count = int(decode_threads)
+        # Keep HEVC frames whose references were damaged (FFmpeg 8's HEVC decoder drops them
+        # silently otherwise: 39 of 120 frames of a noisy clip instead of 106). Not for H.264:
+        # there the flag also emits the grey frames before a stream's first recovery point
+        # (401 frames of a raw drone stream where ffmpeg shows 388).
+        if cc.name == "hevc":
+            cc.options = {**dict(cc.options or {}), "flags": "output_corrupt"}
+        return stream, cc
+
     def frames(self) -> Iterator[Frame]:
         if self._first is not None:
             first, self._first = self._first, None
@@ -382,8 +400,33 @@ class _ContainerSource(FrameSource):
         yield from self._decoder
 
     def _decode(self) -> Iterator[Frame]:
+        try:
+            index = yield from self._decode_pass(skip=0)
+        except _Damaged as damaged:
+            # Start again with slice threads, which lose no frame to a bad packet; the
+            # frames already given out are decoded again (for the timeline) and dropped.
+            log.info("%s: damage seen; decoding again with slice threads", self.path)
+            self.close()
+            av = self._av
+            try:
+                self._container = av.open(self.path, mode="r", metadata_errors="ignore")
+                self._open_stream(self._decode_threads, frame_threads=False)
+            except av.error.FFmpegError as exc:  # pragma: no cover - it opened a moment ago
+                raise OpenError(self.path, f"FFmpeg cannot open it ({_ffmpeg_cause(exc)})") from exc
+            self._frame_threads = False
+            self.stats.__dict__.update(DecodeStats().__dict__)
+            self._timeline = _TimeLine(*self._timeline_args)
+            index = yield from self._decode_pass(skip=damaged.frames)
+        self._end(index)
+
+    def _decode_pass(self, skip: int) -> Generator[Frame, None, int]:
+        """Decode packet by packet, giving out frames after the first ``skip``.
+
+        With frame threads, the first sign of damage raises :class:`_Damaged` instead.
+        """
         av = self._av
         stream = self._stream
+        frame_threads = self._frame_threads
         index = 0
         packets = self._container.demux(stream)
         while True:
@@ -394,6 +437,8 @@ class _ContainerSource(FrameSource):
             except av.error.EOFError:
                 break
             except av.error.FFmpegError as exc:
+                if frame_threads:
+                    raise _Damaged(index) from exc
                 # A read error mid-file: the file ends early or is damaged past here.
                 self.stats.demux_error = _ffmpeg_cause(exc)
                 log.warning("%s: demuxing stopped: %s", self.path, self.stats.demux_error)
@@ -403,12 +448,16 @@ class _ContainerSource(FrameSource):
                 if packet.is_discard:
                     self.stats.discarded_packets += 1
                 if packet.is_corrupt:
+                    if frame_threads:
+                        raise _Damaged(index)
                     self.stats.short_packets += 1
             try:
                 decoded = stream.decode(packet) if packet is not None else stream.decode(None)
             except av.error.EOFError:
                 decoded = []
             except av.error.FFmpegError as exc:
+                if frame_threads:
+                    raise _Damaged(index) from exc
                 self.stats.skipped_packets += 1
                 pts = None if packet is None else packet.pts
                 cause = _ffmpeg_cause(exc)
@@ -422,9 +471,15 @@ class _ContainerSource(FrameSource):
                     continue
                 index += 1
                 self.stats.frames = index
-                yield frame
+                if index > skip:
+                    yield frame
             if packet is None:
                 break
+        if frame_threads and self._cut_short():
+            raise _Damaged(index)  # frames in flight at a cut-off end go without an error
+        return index
+
+    def _end(self, index: int) -> None:
         self.stats.estimated_timestamps = self._timeline.estimated
         self.stats.end_pts, self.stats.end_time = self._timeline.end()
         cut = self._finish(index)

@@ -131,3 +131,43 @@ def test_import_compiles_nothing_and_loads_no_decoder():
         [sys.executable, "-c", code], check=True, capture_output=True, text=True
     ).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("damage", ["noise", "cut"])
+def test_frame_threads_fall_back_to_slice_threads_on_damage(tmp_path, caplog, damage):
+    """Frame threads lose the frames in flight at a bad packet, so damage means a second
+    pass with slice threads: the frames and their PTS equal a slice-threaded decode's."""
+    import logging
+
+    base = tmp_path / "base.mp4"
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc=size=160x120:rate=30", "-t", "4",
+        "-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "30", "-movflags", "+faststart",
+        str(base),
+    )  # fmt: skip
+    path = tmp_path / f"{damage}.mp4"
+    if damage == "noise":
+        ffmpeg("-i", str(base), "-c", "copy", "-bsf:v", "noise=amount=200", str(path))
+    else:
+        path.write_bytes(base.read_bytes()[: base.stat().st_size * 6 // 10])
+
+    def decode(threads: int) -> tuple[list[int], int, bool]:
+        with open_source(path, decode_threads=threads) as src:
+            pts = [f.pts for f in src.frames()]
+            return pts, src.stats.skipped_packets, src.stats.truncated
+
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="framesig.decode"):
+        framed = decode(2)
+    assert any("slice threads" in r.getMessage() for r in caplog.records)
+    sliced = decode(1)
+    assert framed == sliced
+    assert framed[1] > 0 or framed[2]  # the damage is reported, not hidden
+    # an undamaged file stays on frame threads and gives the same frames as slice threads
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="framesig.decode"):
+        with open_source(base, decode_threads=2) as src:
+            whole = [f.pts for f in src.frames()]
+    assert not any("slice threads" in r.getMessage() for r in caplog.records)
+    with open_source(base, decode_threads=1) as src:
+        assert whole == [f.pts for f in src.frames()] and len(whole) == 120
