@@ -278,8 +278,9 @@ def test_sigkill_mid_run_then_rerun_does_each_file_exactly_once(clip_folder, tmp
     )
 
 
-def test_summarize_many_yields_as_files_finish(clip_folder, mixed_folder):
-    paths = [clip_folder / "flight_05.mp4", mixed_folder / "empty.mp4", mixed_folder / "good_a.mp4"]
+def test_summarize_many_yields_as_files_finish(base_long, mixed_folder):
+    # 80 s against 4 s and an empty file: the long one ends last however the workers start
+    paths = [base_long, mixed_folder / "empty.mp4", mixed_folder / "good_a.mp4"]
     gen = summarize_many(paths, workers=2)
     assert iter(gen) is gen  # a generator: results come as they finish
     results = list(gen)
@@ -290,7 +291,7 @@ def test_summarize_many_yields_as_files_finish(clip_folder, mixed_folder):
     assert by_path["empty.mp4"].error_type == "EmptyVideoError"
     inline = {Path(r.path).name: r for r in summarize_many(paths, workers=0)}
     assert by_path["good_a.mp4"].signature == framesig.summarize(paths[2])
-    for name in ("flight_05.mp4", "good_a.mp4"):
+    for name in ("long.mp4", "good_a.mp4"):
         assert by_path[name].signature == inline[name].signature
         assert by_path[name].content_hash == inline[name].content_hash
 
