@@ -67,6 +67,11 @@ def bad_files(tmp_path_factory: pytest.TempPathFactory, tiny_clip: Path) -> dict
         "cut_in_header.mp4": data[:600],  # mp4 whose index was to come after the cut
         "zeroed_body.h264": bytes(4096),
     }
+    # the middle of the media data zeroed: frames decode, then packets fail, then more
+    # decode (a damaged file that summarizes, with skipped packets)
+    mdat, moov = data.index(b"mdat"), data.index(b"moov")
+    at, stop = mdat + (moov - mdat) * 45 // 100, mdat + (moov - mdat) * 60 // 100
+    files["damaged_middle.mp4"] = data[:at] + bytes(stop - at) + data[stop:]
     out = {}
     for name, blob in files.items():
         (folder / name).write_bytes(blob)
@@ -106,6 +111,14 @@ def test_descriptors_closed_after_good_files(tiny_clip):
 def test_descriptors_closed_after_good_real_clip():
     clip = real_clip("psd_delayed_start_offset.mp4")
     assert_no_leak(lambda: framesig.summarize(clip), times=2)
+
+
+def test_descriptors_closed_after_damage_mid_file(bad_files):
+    path = bad_files["damaged_middle.mp4"]
+    sig = framesig.summarize(path)
+    assert 0 < sig.source.frames < 15 and sig.source.skipped_packets > 0
+    assert_no_leak(lambda: framesig.summarize(path))
+    assert_no_leak(lambda: framesig.summarize(path, fast=True))
 
 
 def test_descriptors_closed_in_fast_mode(tiny_clip):
@@ -196,15 +209,31 @@ def test_source_dropped_unclosed_is_released(tiny_clip):
     assert open_fds() == before
 
 
-def test_rss_level_over_300_summaries(tiny_clip):
-    """300 summarizations of one clip in one process: the resident set stays level."""
+def assert_rss_level(action: Callable[[], object], times: int = 300) -> None:
+    """``action`` ``times`` times in this process: the resident set grows under 4 MB."""
     for _ in range(30):  # warm-up: numba dispatch, FFmpeg's pools, Python's arenas
-        framesig.summarize(tiny_clip)
+        action()
     gc.collect()
     before = rss_bytes()
-    for _ in range(300):
-        sig = framesig.summarize(tiny_clip)
+    for _ in range(times):
+        action()
     gc.collect()
     growth = rss_bytes() - before
+    assert growth < 4 * 2**20, f"RSS grew {growth / 2**20:.1f} MB over {times} runs"
+
+
+def test_rss_level_over_300_summaries(tiny_clip):
+    """300 summarizations of one clip in one process (about 0.4 MB is normal)."""
+    sig = framesig.summarize(tiny_clip)
     assert sig.source.frames == 15
-    assert growth < 4 * 2**20, f"RSS grew {growth / 2**20:.1f} MB over 300 summaries"
+    assert_rss_level(lambda: framesig.summarize(tiny_clip))
+
+
+def test_rss_level_over_300_errors(bad_files):
+    """300 failed opens (a cut-off mp4): the errors and their tracebacks are released."""
+
+    def fail() -> None:
+        with pytest.raises(framesig.CorruptVideoError):
+            framesig.summarize(bad_files["cut_in_header.mp4"])
+
+    assert_rss_level(fail)
