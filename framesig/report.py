@@ -259,7 +259,7 @@ _JS = """
       });
     });
     label.appendChild(box);
-    label.appendChild(document.createTextNode(" " + k.replace("_", " ")));
+    label.appendChild(document.createTextNode(" " + k.replace(/_/g, " ")));
     filter.appendChild(label);
   });
   document.documentElement.setAttribute("data-ready", "1");

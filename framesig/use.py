@@ -43,7 +43,15 @@ if TYPE_CHECKING:
     from framesig.index import FlightIndex
     from framesig.signature import Signature
 
-__all__ = ["Flight", "parse_view", "parse_time", "load_flight", "load_flights", "add_use_parsers"]
+__all__ = [
+    "Flight",
+    "parse_view",
+    "parse_time",
+    "load_flight",
+    "load_flights",
+    "load_index",
+    "add_use_parsers",
+]
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
