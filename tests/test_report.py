@@ -130,6 +130,7 @@ def _chromium_run(page: Path, profile: Path, *extra: str) -> subprocess.Complete
         "--disable-component-update",
         "--disable-sync",
         "--hide-scrollbars",
+        "--disable-dev-shm-usage",  # containers often have a 64 MB /dev/shm
         f"--user-data-dir={profile}",
         *extra,
         page.resolve().as_uri(),
