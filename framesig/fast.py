@@ -113,7 +113,9 @@ def run_fast(
     forced: set[int] = set()
     while not reason:
         report.rounds += 1
-        with open_source(source, fps=s.fps, decode_threads=s.decode_threads) as src:
+        with open_source(
+            source, fps=s.fps, decode_threads=s.decode_threads, deblock=s.deblock
+        ) as src:
             reason = _unsuitable_source(src)
             if reason:
                 break
@@ -137,7 +139,7 @@ def run_fast(
             reason = f"state changes inside skipped GOPs after {ROUNDS} rounds"
     report.fallback = reason
     exact = s.with_(fast_fallback=reason)
-    with open_source(source, fps=s.fps, decode_threads=s.decode_threads) as src:
+    with open_source(source, fps=s.fps, decode_threads=s.decode_threads, deblock=s.deblock) as src:
         sig = pipeline._summarize_open(src, exact, progress)
     report.frames = report.decoded_frames = sig.source.frames
     return sig, report

@@ -105,7 +105,9 @@ def summarize(
             from framesig.fast import summarize_fast
 
             return summarize_fast(source, s, progress)
-        with open_source(source, fps=s.fps, decode_threads=s.decode_threads) as src:
+        with open_source(
+            source, fps=s.fps, decode_threads=s.decode_threads, deblock=s.deblock
+        ) as src:
             return _summarize_open(src, s, progress)
 
 

@@ -52,6 +52,10 @@ class Settings:
     kernel_threads : int
         numba threads for the batch kernels (0: numba's default, one per core). Decoding
         already keeps the cores busy, so 1 avoids oversubscription on small machines.
+    deblock : bool
+        Run the decoder's in-loop deblocking filter. Off by default: the analysis
+        thumbnails average block edges away, and decoding costs 20-40% less without it.
+        Keyframe images are always decoded in full.
 
     Examples
     --------
@@ -78,6 +82,7 @@ class Settings:
     fast: bool = False
     fast_fallback: str = ""
     kernel_threads: int = 0
+    deblock: bool = False
 
     def __post_init__(self) -> None:
         def need(ok: bool, what: str, value: Any) -> None:
@@ -128,6 +133,8 @@ class Settings:
             "kernel_threads must be >= 0",
             self.kernel_threads,
         )
+
+        need(isinstance(self.deblock, bool), "deblock must be True or False", self.deblock)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
