@@ -79,6 +79,23 @@ def make_seeds(folder: Path, real: Path | None = None) -> list[Path]:
         "gen_h264.ts": ["-f", "lavfi", "-i", src, "-t", "2", "-vf", cut, *x264],
         "gen_raw.h264": ["-f", "lavfi", "-i", src, "-t", "2", "-vf", cut, *x264, "-f", "h264"],
         "gen_mpeg4.avi": ["-f", "lavfi", "-i", src, "-t", "2", "-vf", cut, "-c:v", "mpeg4"],
+        # more demuxers and decoders: WebM (EBML sizes), MPEG-PS, full-range 4:2:2, 10-bit
+        "gen_vp9.webm": [
+            *("-f", "lavfi", "-i", src, "-t", "2", "-vf", cut),
+            *("-c:v", "libvpx-vp9", "-g", "10", "-deadline", "realtime", "-cpu-used", "8"),
+        ],
+        "gen_mpeg2.mpg": [
+            *("-f", "lavfi", "-i", src, "-t", "2", "-vf", cut),
+            *("-c:v", "mpeg2video", "-g", "10", "-bf", "2"),
+        ],
+        "gen_mjpeg.mov": [
+            *("-f", "lavfi", "-i", src, "-t", "2", "-vf", cut),
+            *("-c:v", "mjpeg", "-pix_fmt", "yuvj422p"),
+        ],
+        "gen_hevc10.mkv": [
+            *("-f", "lavfi", "-i", src, "-t", "2", "-vf", cut, "-pix_fmt", "yuv420p10le"),
+            *("-c:v", "libx265", "-x265-params", "log-level=error:keyint=10"),
+        ],
     }
     exe = shutil.which("ffmpeg")
     for name, args in generated.items():

@@ -426,7 +426,7 @@ class _ContainerSource(FrameSource):
         stream = self._stream
         frame_threads = self._frame_threads
         index = 0
-        packets = self._container.demux(stream)
+        packets = _demux(self._container, stream)
         while True:
             try:
                 packet = next(packets)
@@ -571,6 +571,32 @@ def _codec_options(codec: str, deblock: bool) -> dict[str, str]:
         # average away; skipping it costs 20-40% less decoding (H.264, HEVC, VP9).
         options["skip_loop_filter"] = "all"
     return options
+
+
+def _demux(container: Any, stream: Any) -> Iterator[Any]:
+    """``container.demux(stream)``, ending cleanly where PyAV's own end breaks.
+
+    PyAV (up to 18 at least) sizes its table of wanted streams when demuxing starts. When
+    the file adds a stream later (MPEG-TS: a PES packet on a PID the programme table did
+    not list, as one flipped bit in a TS header makes), its final flush reads past that
+    table and raises IndexError for the stream it never listed. Every packet was given
+    out by then, the flush packet of ``stream`` included (streams flush in index order,
+    and a new stream's index is above all the others), so the demux has simply ended.
+    FFmpeg's own errors pass through.
+    """
+    packets = container.demux(stream)
+    try:
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                return
+            except IndexError:
+                log.info("%s: a stream appeared after open; demuxing ended", container.name)
+                return
+            yield packet
+    finally:
+        packets.close()  # its read buffer now, not when the generator is collected
 
 
 def av_stream_discard_all() -> Any:
@@ -932,7 +958,7 @@ def _seek_frames(
     for idx, pts in targets:
         try:
             container.seek(int(pts), stream=stream, backward=True, any_frame=False)
-            for packet in container.demux(stream):
+            for packet in _demux(container, stream):
                 try:
                     frames = packet.decode()
                 except av.error.FFmpegError:
@@ -1030,7 +1056,7 @@ def scan_keyframes(src: FrameSource, *, threads: int = 1) -> Iterator[PacketInfo
         cc.skip_frame = "NONKEY"
         cc.thread_count = max(1, int(threads))
         cc.options = {**dict(cc.options or {}), **_codec_options(cc.name, src._deblock)}
-        for packet in container.demux(stream):
+        for packet in _demux(container, stream):
             flush = packet.size == 0 and packet.pts is None
             if not flush:
                 yield PacketInfo(
@@ -1069,7 +1095,7 @@ def decode_span(src: FrameSource, start_pts: int, stop_pts: int | None) -> Itera
         container.seek(int(start_pts), stream=stream, backward=True, any_frame=False)
     except (av.error.FFmpegError, OSError) as exc:
         raise UnsupportedError(src.path, f"cannot seek ({_ffmpeg_cause(exc)})") from exc
-    for packet in container.demux(stream):
+    for packet in _demux(container, stream):
         for vf in packet.decode():
             if vf.pts is None or vf.pts < start_pts:
                 continue

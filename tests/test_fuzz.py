@@ -18,9 +18,10 @@ from types import ModuleType
 
 import numpy as np
 import pytest
-from conftest import REAL, REPO, real_clip
+from conftest import REAL, REPO, ffmpeg, real_clip
 
 import framesig
+from framesig.decode import PacketInfo, open_source, read_frames_rgb, scan_keyframes
 
 FUZZ_SEED = 5  # the campaign's RNG seed: the same 300 variants every run
 FUZZ_COUNT = 300
@@ -44,11 +45,11 @@ fuzz = _load_fuzz()
 
 @pytest.fixture(scope="module")
 def seeds(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    """The campaign's seeds: two small real clips, a real raw stream's head, 6 generated."""
+    """The campaign's seeds: two small real clips, a real raw stream's head, 10 generated."""
     for name in fuzz.REAL_SEEDS:
         real_clip(name)  # skips (fails on CI) without ../shared
     found = fuzz.make_seeds(tmp_path_factory.mktemp("fuzz_seeds"), REAL)
-    assert len(found) == 9, [p.name for p in found]
+    assert len(found) == 13, [p.name for p in found]
     return found
 
 
@@ -134,3 +135,63 @@ def test_variants_are_reproducible(seeds, tmp_path):
     assert first != variants(FUZZ_SEED + 1, tmp_path / "c")
     kinds = Counter(kind for kind, _ in first)
     assert set(kinds) <= set(fuzz.MUTATIONS)
+
+
+# ------------------------------------------------------- faults the campaigns found
+
+
+def _relabel_late_pes(ts: bytes, pid: int, new_pid: int, from_end: int) -> bytes:
+    """``ts`` with the ``from_end``-th last PES start of ``pid`` moved to ``new_pid``."""
+    data = bytearray(ts)
+    starts = [
+        i
+        for i in range(0, len(data) - 187, 188)
+        if data[i] == 0x47 and data[i + 1] & 0x40 and (data[i + 1] & 0x1F) << 8 | data[i + 2] == pid
+    ]
+    at = starts[-from_end]
+    data[at + 1] = (data[at + 1] & 0xE0) | (new_pid >> 8)
+    data[at + 2] = new_pid & 0xFF
+    return bytes(data)
+
+
+@pytest.fixture(scope="module")
+def ts_new_stream_late(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """MPEG-TS whose late PES packet is on a PID the programme table never listed.
+
+    FFmpeg adds a stream for it after the file was opened (a flipped bit in a TS header
+    does the same: fuzz campaign seed 2, variant 1983 of gen_h264.ts, fast mode).
+    """
+    folder = tmp_path_factory.mktemp("ts_new_stream")
+    clean = folder / "clean.ts"
+    ffmpeg(
+        *("-f", "lavfi", "-i", "testsrc=size=160x120:rate=15", "-t", "4"),
+        *("-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "10", "-bf", "2", "-f", "mpegts"),
+        str(clean),
+    )
+    path = folder / "new_stream_late.ts"
+    path.write_bytes(_relabel_late_pes(clean.read_bytes(), 0x100, 0x101, from_end=3))
+    return path
+
+
+def test_stream_added_after_open_ends_the_demux_cleanly(ts_new_stream_late):
+    """PyAV's demux ends with IndexError when the file added a stream after open.
+
+    It sizes its table of wanted streams when demuxing starts and, at its final flush,
+    reads past it for the new stream. Every packet was given out by then: the video is
+    whole but for the relabelled packet, in exact mode, fast mode and keyframe reads.
+    """
+    import av
+
+    with av.open(str(ts_new_stream_late)) as c:
+        assert len(c.streams) == 1  # the stray PID is not known at open
+    sig = framesig.summarize(ts_new_stream_late)
+    assert fuzz._check(sig) == ""
+    assert 55 <= sig.source.frames <= 60  # 60 frames less the relabelled packet's
+    fast = framesig.summarize(ts_new_stream_late, fast=True)
+    assert fast.source.frames == sig.source.frames
+    wanted = [(st.keyframe, st.keyframe_pts) for st in sig.states]
+    got = dict(read_frames_rgb(ts_new_stream_late, wanted))
+    assert sorted(got) == sorted(i for i, _ in wanted)
+    with open_source(ts_new_stream_late) as src:
+        scanned = list(scan_keyframes(src))
+    assert sum(isinstance(x, PacketInfo) for x in scanned) >= 55
