@@ -172,6 +172,13 @@ def _phash(thumb, dct):  # pragma: no cover - compiled
     n = dct.shape[0]
     small = np.empty((n, n), np.float32)
     _area_downsample(thumb, small, 0.0, 1.0)
+    return _phash_of_means(small, dct)
+
+
+@njit(cache=True, nogil=True)
+def _phash_of_means(small, dct):  # pragma: no cover - compiled
+    """:func:`_phash` from the 32x32 block means themselves (a batch has them already)."""
+    n = dct.shape[0]
     low = _PHASH_LOW
     # Only the first `low` rows of D are needed: C = D[:low] @ X @ D[:low].T
     tmp = np.zeros((low, n), np.float64)
@@ -266,23 +273,37 @@ _DOG16 = (_gauss_kernel(0.5), _gauss_kernel(1.0))
 
 @njit(cache=True, nogil=True)
 def _blur(img, kern, tmp, out):  # pragma: no cover - compiled
-    """Separable blur with clamped edges: rows into ``tmp``, then columns into ``out``."""
+    """Separable blur with clamped edges: rows into ``tmp``, then columns into ``out``.
+
+    Each tap is added to a whole row at once, in float32 and with the edges padded
+    beforehand, so the inner loops have no clamping and vectorise.
+    """
     h, w = img.shape
     r = kern.shape[0] // 2
+    row = np.empty(w + 2 * r, np.float32)
+    acc = np.empty(w, np.float32)
     for i in range(h):
+        for j in range(r):
+            row[j] = img[i, 0]
+            row[w + r + j] = img[i, w - 1]
         for j in range(w):
-            acc = 0.0
-            for k in range(-r, r + 1):
-                c = min(max(j + k, 0), w - 1)
-                acc += kern[k + r] * img[i, c]
-            tmp[i, j] = acc
+            row[j + r] = img[i, j]
+        acc[:] = 0.0
+        for k in range(2 * r + 1):
+            c = kern[k]
+            for j in range(w):
+                acc[j] += c * row[j + k]
+        for j in range(w):
+            tmp[i, j] = acc[j]
     for i in range(h):
+        acc[:] = 0.0
+        for k in range(-r, r + 1):
+            rr = min(max(i + k, 0), h - 1)
+            c = kern[k + r]
+            for j in range(w):
+                acc[j] += c * tmp[rr, j]
         for j in range(w):
-            acc = 0.0
-            for k in range(-r, r + 1):
-                rr = min(max(i + k, 0), h - 1)
-                acc += kern[k + r] * tmp[rr, j]
-            out[i, j] = acc
+            out[i, j] = acc[j]
 
 
 @njit(cache=True, nogil=True)
@@ -403,11 +424,15 @@ def _frame_features(
     """Features of a batch of thumbnails; each frame writes only its own rows."""  # noqa: D401
     n = luma.shape[0]
     for f in prange(n):
-        phashes[f] = _phash(luma[f], dct)
-        dhashes[f] = _dhash(luma[f])
-        # Per-iteration buffer: the chroma-sized luma the histogram pairs with U and V.
+        # Per-iteration buffer: the chroma-sized luma the histogram pairs with U and V,
+        # which is also the pHash's 32x32 block means.
         ysmall = np.empty(cu.shape[1:], np.float32)
         _area_downsample(luma[f], ysmall, 0.0, 1.0)
+        if ysmall.shape[0] == dct.shape[0] and ysmall.shape[1] == dct.shape[0]:
+            phashes[f] = _phash_of_means(ysmall, dct)
+        else:
+            phashes[f] = _phash(luma[f], dct)
+        dhashes[f] = _dhash(luma[f])
         _color_histogram(ysmall, cu[f], cv[f], hists[f])
         sharp[f] = _sharpness(luma[f])
         mean_luma[f] = luma[f].mean()
