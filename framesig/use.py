@@ -205,6 +205,13 @@ def _usage(command: str, message: str) -> int:
     return 2
 
 
+def _cmd_index(args: argparse.Namespace) -> int:
+    index = load_index(args.sources)
+    index.save(args.out)
+    print(f"indexed {len(index)} state(s) of {len(index.flights)} flight(s) into {args.out}")
+    return 0
+
+
 def _cmd_find(args: argparse.Namespace) -> int:
     from framesig.index import load_image
 
@@ -477,7 +484,7 @@ def _add_anomaly_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_use_parsers(sub: Any) -> None:
-    """Add ``find``, ``compare``, ``anomalies`` and ``report`` to the ``framesig`` parser."""
+    """Add ``index``, ``find``, ``compare``, ``anomalies`` and ``report`` to the parser."""
     from framesig.compare import MIN_DWELL
 
     p = sub.add_parser(
@@ -499,6 +506,20 @@ def add_use_parsers(sub: Any) -> None:
     p.add_argument("--limit", type=_positive_int, default=20, help="at most N matches (20)")
     p.add_argument("--json", action="store_true", help="print the matches as JSON")
     p.set_defaults(func=_cmd_find)
+
+    p = sub.add_parser(
+        "index",
+        help="build an index file (.fsidx) of many flights for find",
+        description="Index the states of many flights once, so that find reads one file.",
+    )
+    p.add_argument(
+        "sources",
+        nargs="+",
+        metavar="CATALOGUE_OR_SIGNATURES",
+        help="batch catalogues (framesig.db), signature files or folders, other index files",
+    )
+    p.add_argument("-o", "--out", required=True, help="the index file to write (.fsidx)")
+    p.set_defaults(func=_cmd_index)
 
     p = sub.add_parser(
         "compare",

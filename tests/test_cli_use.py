@@ -260,3 +260,17 @@ def test_errors_and_exit_codes(flights, sigdir, tmp_path, capsys):
             cli.main(argv)
         assert exc.value.code == 2, argv
     capsys.readouterr()
+
+
+def test_index_command_writes_what_find_reads(flights, sigdir, tmp_path, capsys):
+    f = flights["east-b"]
+    lo, hi = f.hover_spans(6)[0]
+    view = f"{f.video}@{(lo + hi) / 2}"
+    idx = tmp_path / "cli.fsidx"
+    code, out, err = run(capsys, "index", str(sigdir), "-o", str(idx))
+    assert code == 0 and idx.exists() and f"of {len(flights)} flight(s)" in out, err
+    from_file = run_json(capsys, "find", view, "--in", str(idx))["hits"]
+    from_sigs = run_json(capsys, "find", view, "--in", str(sigdir))["hits"]
+    assert from_file == from_sigs and from_file[0]["flight"] == "east-b"
+    code, _, err = run(capsys, "index", str(tmp_path / "nowhere"), "-o", str(idx))
+    assert code == 1 and "nowhere" in err
