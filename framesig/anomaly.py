@@ -391,13 +391,27 @@ def against_reference(
         if share < expected_share or c in present:
             continue
         start, end = _where_due(sig, mine, ref_dwell_cls[best], c, min_dwell)
+        # name the place by where a reference dwelt there, so two missed places that are
+        # due at the same time can be told apart
+        r_idx = (
+            best
+            if c in ref_dwell_cls[best]
+            else ref_dwell_cls.index(next(seq for seq in ref_dwell_cls if c in seq))
+        )
+        ref_run = next(
+            references[r_idx].runs[i]
+            for i in dwell_runs(references[r_idx], min_dwell)
+            if refs[r_idx][references[r_idx].runs[i].state] == c
+        )
         out.append(
             Anomaly(
                 "missing_state",
                 start,
                 end,
                 round(share, 6),
-                f"a place {k} of {len(references)} reference flight(s) dwelt at was not seen",
+                f"a place {k} of {len(references)} reference flight(s) dwelt at was not seen "
+                f"(reference {r_idx + 1}'s state {ref_run.state} at "
+                f"{ref_run.start_time:.1f}-{ref_run.end_time:.1f} s)",
             )
         )
 

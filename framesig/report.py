@@ -201,7 +201,7 @@ rect.run:hover { stroke: #000; stroke-width: 1; }
 .strip { display: flex; flex-wrap: wrap; gap: 8px; }
 figure { margin: 0; width: 244px; background: #fff; border: 1px solid #ddd; }
 figure img, figure .placeholder { display: block; width: 240px; height: 135px;
-  object-fit: cover; border-left: 4px solid; }
+  object-fit: contain; background: #222; border-left: 4px solid; }
 figure .placeholder { background: #ccc; color: #555; font-size: 2em; line-height: 135px;
   text-align: center; }
 figure.hl { outline: 3px solid #000; }
