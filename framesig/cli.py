@@ -25,18 +25,21 @@ class _ProgressBar:
         self.enabled = enabled
         self.last = 0.0
         self.shown = False
+        self.latest: Any = None
         self.tty = sys.stderr.isatty()
 
-    def __call__(self, p: Any) -> None:
+    def __call__(self, p: Any, *, final: bool = False) -> None:
+        self.latest = p
         if not self.enabled or p.elapsed < 1.0:
             return
         now = time.monotonic()
-        if now - self.last < (0.2 if self.tty else 5.0):
+        if not final and now - self.last < (0.2 if self.tty else 5.0):
             return
         self.last = now
         rate = p.frames / p.elapsed if p.elapsed > 0 else 0.0
         if p.duration > 0:
-            share = min(p.time / p.duration, 1.0)
+            # the last frame starts one frame before the end: the finished run reads 100%
+            share = 1.0 if final else min(p.time / p.duration, 1.0)
             eta = (p.elapsed / share - p.elapsed) if share > 0 else 0.0
             bar = "#" * int(share * 30)
             line = f"[{bar:<30}] {share:6.1%} {p.frames} frames {rate:6.0f} fps ETA {eta:4.0f}s"
@@ -47,6 +50,8 @@ class _ProgressBar:
         self.shown = True
 
     def done(self) -> None:
+        if self.shown and self.latest is not None:
+            self(self.latest, final=True)
         if self.shown and self.tty:
             sys.stderr.write("\n")
 
