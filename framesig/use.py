@@ -32,6 +32,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -405,14 +406,20 @@ def _share(text: str) -> float:
     return v
 
 
-def _hash_bits(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 0 <= v <= 24:
-        raise argparse.ArgumentTypeError(f"{text!r} must be in 0..24")
-    return v
+def _whole(lo: int, hi: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number in ``lo..hi`` (no upper end when ``hi`` is None)."""
+
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if v < lo or (hi is not None and v > hi):
+            bounds = f"in {lo}..{hi}" if hi is not None else f">= {lo}"
+            raise argparse.ArgumentTypeError(f"{text!r} must be {bounds}")
+        return v
+
+    return parse
 
 
 def _hist(text: str) -> float:
@@ -422,23 +429,13 @@ def _hist(text: str) -> float:
     return v
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be >= 1")
-    return v
-
-
 def _add_match_options(p: argparse.ArgumentParser) -> None:
     from framesig.index import MAX_HASH, MAX_HIST
 
     p.add_argument(
         "--max-hash",
         dest="max_hash",
-        type=_hash_bits,
+        type=_whole(0, 24),
         default=MAX_HASH,
         help=f"pHash bits two views of one place may differ by (default {MAX_HASH})",
     )
@@ -503,7 +500,7 @@ def add_use_parsers(sub: Any) -> None:
         help="an index (.fsidx), a batch catalogue (framesig.db), signature files or folders",
     )
     _add_match_options(p)
-    p.add_argument("--limit", type=_positive_int, default=20, help="at most N matches (20)")
+    p.add_argument("--limit", type=_whole(1), default=20, help="at most N matches (20)")
     p.add_argument("--json", action="store_true", help="print the matches as JSON")
     p.set_defaults(func=_cmd_find)
 
