@@ -31,10 +31,17 @@ from itertools import combinations
 
 import numpy as np
 
-from framesig.kernels import _aligned_ncc, _hamming, _hist_distance
+from framesig.kernels import Y_BINS, _aligned_ncc, _hamming, _hist_distance
 from framesig.settings import Settings
 
-__all__ = ["StateIndex", "Quantizer", "QuantizeResult", "TransitionEvent", "choose_keyframes"]
+__all__ = [
+    "StateIndex",
+    "Quantizer",
+    "QuantizeResult",
+    "TransitionEvent",
+    "brightness_distance",
+    "choose_keyframes",
+]
 
 _CHUNKS = 4  # multi-index hashing: the 64-bit hash as four 16-bit substrings
 _CHUNK_BITS = 16
@@ -54,6 +61,14 @@ _TEXTURED_MATCH_HIST = 0.6
 _VIEW_SHIFT16 = 6  # search +-6 px of the 16x16 grid (+-12 of 32)
 _VIEW_MIN_CONTINUITY = 0.8  # ... and with the state's last frame (one step of motion)
 _STEP_SHIFT16 = 2
+# A view has settled when it has not moved (by more than a pixel of the 32x32 detail) over
+# this many joined frames; a state then takes its anchor view (and, while it is still in
+# the run that made it, its prototype) from the settled frames instead of the first ones.
+_SETTLE_FRAMES = 15
+_SETTLED_NCC = 0.8
+# A uniform brightness change (exposure, a fade) moves mass to the next luma bin, all of
+# it or a share: the histogram distance allowing for that.
+_SHIFT_SHARES = (0.25, 0.5, 0.75, 1.0)
 _MAX_JOIN_HASH = 24  # however noisy the video, thresholds stay clear of chance (32 of 64)
 _MAX_MATCH_HASH = 18
 
@@ -62,6 +77,42 @@ def _copy_view(
     view: tuple[np.ndarray, np.ndarray] | None,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     return None if view is None else (view[0].copy(), view[1].copy())
+
+
+def brightness_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Histogram distance from ``a`` to ``b`` after ``a`` is made brighter or darker.
+
+    A uniform brightness change (an exposure step, a fade) moves pixels to the next luma
+    bin: all of them when it is a bin wide, a share otherwise. ``a`` is moved up or down
+    by one luma bin (by a quarter, a half, three quarters or all of each bin's mass;
+    mass at the end of the range stays, as pixels clip there) and the smallest total
+    variation distance to ``b`` is returned. Two views of the same scene at different
+    exposure are close; a change of colour or of content is not.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from framesig.kernels import HIST_BINS
+    >>> grey, brighter, red = (np.zeros(HIST_BINS, np.float32) for _ in range(3))
+    >>> grey[3 * 16 + 5] = brighter[4 * 16 + 5] = red[3 * 16 + 7] = 1
+    >>> brightness_distance(grey, brighter), brightness_distance(grey, red)
+    (0.0, 1.0)
+    """
+    a32 = np.asarray(a, np.float32)
+    b32 = np.asarray(b, np.float32)
+    step = a32.shape[0] // Y_BINS
+    up = np.zeros_like(a32)
+    up[step:] = a32[:-step]
+    up[-step:] += a32[-step:]
+    down = np.zeros_like(a32)
+    down[:-step] = a32[step:]
+    down[:step] += a32[:step]
+    best = float(_hist_distance(a32, b32))
+    for moved in (up, down):
+        for share in _SHIFT_SHARES:
+            mixed = ((1 - share) * a32 + share * moved).astype(np.float32)
+            best = min(best, float(_hist_distance(mixed, b32)))
+    return best
 
 
 def _chunks(h: int) -> list[int]:
@@ -273,6 +324,14 @@ class Quantizer:
             self.settings.match_hist,
         )
         self._last_view: tuple[np.ndarray, np.ndarray] | None = None  # last frame joined
+        self._last_hist: np.ndarray | None = None  # ... and its histogram
+        self._before_last_view: tuple[np.ndarray, np.ndarray] | None = None  # the one before
+        # The run's latest joined frames (hash, histogram, flat, view), to tell when the
+        # view has settled; and whether the current state was made in this run.
+        self._recent: deque[tuple[int, np.ndarray, bool, tuple[np.ndarray, np.ndarray]]] = deque(
+            maxlen=_SETTLE_FRAMES
+        )
+        self._own_run = False
 
     # -- thresholds from the video's own noise floor
     def _noise_floor(self) -> tuple[float, float]:
@@ -330,7 +389,9 @@ class Quantizer:
             if proto.n in (8, 16) or proto.n == self.settings.prototype_frames:
                 self._merge_if_known(sid, h, m, f)
 
-    def _merge_if_known(self, sid: int, phash: int, hist: np.ndarray, flat: bool) -> None:
+    def _merge_if_known(
+        self, sid: int, phash: int, hist: np.ndarray, flat: bool, beat: float = np.inf
+    ) -> None:
         """A new state whose settled prototype matches a known state is that state.
 
         The first frames after a transit are often still moving, so the state made from
@@ -344,11 +405,12 @@ class Quantizer:
             return
         _, _, mh, mc = self._thresholds()
         known, dh, dc = self._nearest_known(phash, hist, flat, mh, mc, exclude=sid)
-        if known < 0:
+        if known < 0 or dh / 64.0 + dc >= beat:
             return
         self.index.pop()
         self._relabel(last.frame, known)
         self._current = known
+        self._own_run = False
         self._transitions.pop()
         if last.from_state != known:
             self._transitions.append(
@@ -396,8 +458,10 @@ class Quantizer:
             self._prev = (ph, hist, flat)
             if self._current < 0:
                 self._current = self._new_state(ph, hist, flat)
+                self._own_run = True
                 self._anchor = _copy_view(view)
                 self._last_view = _copy_view(view)
+                self._last_hist = np.array(hist, np.float32)
                 labels.append(self._current)
                 continue
             jh, jc, mh, mc = self._thresholds()
@@ -411,16 +475,25 @@ class Quantizer:
                     alt = -1
             textured = not flat and not self.index.flat[self._current]
             close = dh <= jh and dc <= (_TEXTURED_JOIN_HIST if textured else jc)
+            by_view = False
+            if not close and alt < 0:
+                close = self._same_brightness_change(hist, flat, dh, jh, jc, textured)
             if not close and alt < 0 and view is not None and self._anchor is not None:
-                close = self._same_view(view, dc, flat)
+                close = by_view = self._same_view(view, hist, dc, flat)
             if close and alt < 0:
                 if self._pending:  # the excursion ended before it persisted
                     self._transients.append((self._pending[0][0], self._pending[-1][0]))
                     self._pending.clear()
                 labels.append(self._current)
                 self._grow(self._current, ph, hist, flat)
+                self._last_hist = np.array(hist, np.float32)
                 if view is not None:
-                    self._last_view = _copy_view(view)
+                    self._before_last_view = self._last_view
+                    joined = (view[0].copy(), view[1].copy())
+                    self._last_view = joined
+                    self._recent.append((ph, self._last_hist, flat, joined))
+                    if len(self._recent) == _SETTLE_FRAMES:
+                        self._settle(by_view, dh > jh)
                 continue
             self._pending.append((frame, ph, hist, flat))
             self._pending_view = view
@@ -429,24 +502,102 @@ class Quantizer:
                 self._commit(mh, mc)
         self._flush_labels()
 
-    def _same_view(self, view: tuple[np.ndarray, np.ndarray], dc: float, flat: bool) -> bool:
+    def _same_brightness_change(
+        self, hist: np.ndarray, flat: bool, dh: int, jh: int, jc: float, textured: bool
+    ) -> bool:
+        """Is the frame the state's view made brighter or darker (exposure, a fade)?
+
+        Between textured frames the structure must hold (hash within the join limit) and
+        the histogram be the prototype's moved along luma. A flat frame has no structure
+        to hold, so it must follow on from the state's last frame: a fade moves the
+        brightness a little every frame, a cut jumps.
+        """
+        sid = self._current
+        if textured:
+            return dh <= jh and brightness_distance(self.index.hists[sid], hist) <= jc
+        if flat and self.index.flat[sid] and self._last_hist is not None:
+            return brightness_distance(self._last_hist, hist) <= jc
+        return False
+
+    def _settle(self, stale_view: bool, stale_prototype: bool) -> None:
+        """Take the state's references from the settled view, once the view holds still.
+
+        Called every ``_SETTLE_FRAMES`` joined frames. A state begins where its first
+        frames were, often still easing out of a transit. When the view then holds still
+        (the last frame shows what the first of these frames showed, at most a pixel
+        away):
+
+        - if the last frame joined only by its view (``stale_view``), the anchor view
+          becomes the settled frame;
+        - while the state is in the run that made it: if its frames have drifted out of
+          its prototype's hash limit (``stale_prototype``), the prototype is formed again
+          from the settled frames (the view a later return to this place will look
+          like); otherwise the settled frames are compared with the known states, and a
+          new state that is closer to a known one than to its own prototype is merged
+          into it (a return to a place that began while still approaching it).
+        """
+        frames = list(self._recent)
+        self._recent.clear()
+        first, last = frames[0][3], frames[-1][3]
+        ncc, sy, sx = _aligned_ncc(first[1], last[1], first[0], last[0], _STEP_SHIFT16)
+        if ncc < _SETTLED_NCC or max(abs(sy), abs(sx)) > 1:
+            return
+        if stale_view:
+            self._anchor = _copy_view(last)
+        if not self._own_run:
+            return
+        sid = self._current
+        if stale_prototype:
+            self._proto[sid] = _Prototype(self.index.hists[sid].shape[0])
+            for ph, hist, flat, _ in frames:
+                self._grow(sid, ph, hist, flat)
+                if self._current != sid:  # merged into the known state it turned out to be
+                    break
+            return
+        settled = _Prototype(self.index.hists[sid].shape[0])
+        for ph, hist, flat, _ in frames:
+            h, m, f = settled.add(ph, hist, flat)
+        own_dh, own_dc = self._distance(h, m, f, sid)
+        self._merge_if_known(sid, h, m, f, beat=own_dh / 64.0 + own_dc)
+
+    def _same_view(
+        self, view: tuple[np.ndarray, np.ndarray], hist: np.ndarray, dc: float, flat: bool
+    ) -> bool:
         """Does the frame show what the run's first frame showed, moved by a little?
 
-        It must also follow on from the state's last frame: a drift is continuous, a cut
-        is not, even when two shots happen to share structure (a similar composition, a
+        It must also follow on from one of the state's last two frames (one odd frame,
+        a noise burst, does not break the chain): a drift is continuous, a cut is not,
+        even when two shots happen to share structure (a similar composition, a
         burned-in overlay).
         """
-        if flat or dc > _VIEW_MAX_HIST or self._last_view is None:
+        if flat or self._last_view is None:
+            return False
+        if dc > _VIEW_MAX_HIST and (
+            brightness_distance(self.index.hists[self._current], hist) > _VIEW_MAX_HIST
+        ):
             return False
         assert self._anchor is not None
-        last = self._last_view
-        follows, _, _ = _aligned_ncc(last[1], view[1], last[0], view[0], _STEP_SHIFT16)
-        if follows < _VIEW_MIN_CONTINUITY:
+        if not self._follows(self._last_view, view) and not self._follows(
+            self._before_last_view, view
+        ):
             return False
-        ncc, dy, dx = _aligned_ncc(
-            self._anchor[1], view[1], self._anchor[0], view[0], _VIEW_SHIFT16
-        )
+        anchor = self._anchor
+        ncc, dy, dx = _aligned_ncc(anchor[1], view[1], anchor[0], view[0], _VIEW_SHIFT16)
         side = view[0].shape[0]
+        return self._view_ok(ncc, dy, dx, side)
+
+    @staticmethod
+    def _follows(
+        last: tuple[np.ndarray, np.ndarray] | None, view: tuple[np.ndarray, np.ndarray]
+    ) -> bool:
+        """Is ``view`` one step of motion on from ``last``?"""
+        if last is None:
+            return False
+        follows, _, _ = _aligned_ncc(last[1], view[1], last[0], view[0], _STEP_SHIFT16)
+        return bool(follows >= _VIEW_MIN_CONTINUITY)
+
+    @staticmethod
+    def _view_ok(ncc: float, dy: int, dx: int, side: int) -> bool:
         overlap = (1 - abs(dy) / side) * (1 - abs(dx) / side)
         return bool(ncc >= _VIEW_MIN_NCC and overlap >= _VIEW_MIN_OVERLAP)
 
@@ -457,11 +608,15 @@ class Quantizer:
         if not revisit:
             sid = self._new_state(ph, hist, flat)
             dh, dc = self._distance(ph, hist, flat, self._current)
+        self._own_run = not revisit
+        self._recent.clear()
+        self._last_hist = np.array(hist, np.float32)
         self._transitions.append(TransitionEvent(first, self._current, sid, dh, dc, revisit))
         self._relabel(first, sid)
         self._current = sid
         self._anchor = _copy_view(self._pending_view)
         self._last_view = _copy_view(self._pending_view)
+        self._before_last_view = None
         for _, p_ph, p_hist, p_flat in self._pending:
             self._grow(sid, p_ph, p_hist, p_flat)
         self._pending.clear()
