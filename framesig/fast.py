@@ -20,8 +20,9 @@ Where fast mode cannot claim exact mode's result, and falls back:
 - inputs that are not video files (image folders, arrays), and ``max_frames`` previews;
 - raw elementary streams and files whose frames have no PTS (``.h264``, ``.hevc``), and
   MPEG-TS (frames are placed by PTS, and seeking must land on a keyframe);
-- all-intra streams (nothing to skip) and streams whose first GOP is longer than
-  ``MAX_GOP_SECONDS`` (later long GOPs are decoded in full, never skipped);
+- all-intra streams and streams whose first GOP lasts under ``MIN_GOP_SECONDS`` (nothing
+  to skip: decoding the keyframes costs as much), and streams whose first GOP is longer
+  than ``MAX_GOP_SECONDS`` (later long GOPs are decoded in full, never skipped);
 - files that do not seek, packets without PTS or with repeated PTS, packets an edit list
   drops, corrupt packets, and a stream that does not start with a keyframe;
 - any decode error, or a decoded GOP whose frames do not match its packets.
@@ -63,8 +64,10 @@ from framesig.signature import Signature
 __all__ = ["FastReport", "run_fast", "summarize_fast", "MAX_GOP_SECONDS"]
 
 MAX_GOP_SECONDS = 10.0  # a first GOP longer than this: fall back; later ones: decode them
+MIN_GOP_SECONDS = 0.5  # a first GOP shorter than this: fall back (keyframes cost as much)
 SIZE_JUMP = 4.0  # a packet this many times the GOP's median size (plus SIZE_SLACK) is a jump
 SIZE_SLACK = 2048  # bytes
+STATIC_NCC = 0.8  # a static GOP's keyframes: their views correlate this well, unshifted
 ROUNDS = 3
 _RAW_CONTAINERS = frozenset({"h264", "hevc", "mpegts", "mpeg", "m4v", "rawvideo", "mjpeg"})
 
@@ -120,12 +123,13 @@ def run_fast(
             if reason:
                 break
             fsrc = _FastSource(src, s, forced)
+            settled: list[tuple[int, int]] = []
             try:
-                sig = pipeline._summarize_open(fsrc, s, progress)
+                sig = pipeline._summarize_open(fsrc, s, progress, settled)
             except FastFallback as exc:
                 reason = exc.reason
                 break
-        bad = _violations(sig, fsrc, s)
+        bad = _violations(sig, fsrc, s, settled)
         if not bad:
             report.frames = sig.source.frames
             report.decoded_frames = fsrc.decoded_frames
@@ -177,6 +181,7 @@ class _Key:
     phash: int = 0
     hist: np.ndarray | None = None
     flat: bool = False
+    view: tuple[np.ndarray, np.ndarray] | None = None  # 32x32 and 16x16 detail
 
 
 @dataclass
@@ -249,8 +254,17 @@ class _FastSource(FrameSource):
                 gop.durations[item.pts] = item.duration
                 if not item.key:
                     gop.sizes.append(item.size)
-                if len(gops) == 2 and emitted == 0 and not self._gop_short(gops[0], item.pts):
-                    raise FastFallback(f"the first GOP is longer than {MAX_GOP_SECONDS:g} s")
+                if len(gops) == 2 and emitted == 0 and item.key:
+                    if not self._gop_short(gops[0], item.pts):
+                        raise FastFallback(f"the first GOP is longer than {MAX_GOP_SECONDS:g} s")
+                    seconds = stream_time(self.src, item.pts) - stream_time(
+                        self.src, gops[0].key.pts
+                    )
+                    if seconds < MIN_GOP_SECONDS and len(gops[0].pts) > 1:  # 1: all-intra?
+                        raise FastFallback(
+                            f"the first GOP lasts {seconds:.2f} s: keyframes this close "
+                            "leave nothing to skip"
+                        )
             # GOP e is complete once keyframe e + 2 is read and keyframes e, e + 1 decoded
             while emitted + 2 < len(gops) and all(
                 k.planes is not None for k in keys[emitted : emitted + 2]
@@ -301,6 +315,7 @@ class _FastSource(FrameSource):
         key.phash = int(f["phash"][0])
         key.hist = f["hist"][0].copy()
         key.flat = bool(f["texture"][0] < FLAT_TEXTURE)
+        key.view = (f["detail"][0].copy(), f["detail16"][0].copy())
 
     def _static(self, g: int, gop: _Gop, nxt: _Key | None) -> bool:
         key = gop.key
@@ -314,6 +329,15 @@ class _FastSource(FrameSource):
         dc = kernels.hist_distance(key.hist, nxt.hist)
         if dh > self.static_hash or dc > self.static_hist:
             return False
+        if not key.flat and key.view is not None and nxt.view is not None:
+            # The view must hold still, not merely look alike: in a slow pan every frame
+            # is a little further on, and the quantizer follows (and re-anchors on) the
+            # view itself, so stand-ins that do not move would change its course.
+            ncc, dy, dx = kernels.aligned_ncc(
+                key.view[0], nxt.view[0], *key.view[1:], *nxt.view[1:]
+            )
+            if ncc < STATIC_NCC or dy or dx:
+                return False
         if gop.sizes:
             med = float(np.median(gop.sizes))
             if max(gop.sizes) > SIZE_JUMP * med + SIZE_SLACK:
@@ -412,8 +436,15 @@ def _block_means(plane: np.ndarray, out: np.ndarray) -> None:
         out[:] = kernels.area_downsample(plane, out.shape[0], out.shape[1])
 
 
-def _violations(sig: Signature, fsrc: _FastSource, s: Settings) -> set[int]:
-    """GOPs that were skipped but where the state may change: decode them next round."""
+def _violations(
+    sig: Signature, fsrc: _FastSource, s: Settings, settled: list[tuple[int, int]]
+) -> set[int]:
+    """GOPs that were skipped but where the state may change: decode them next round.
+
+    That is: a transition or transient inside the GOP, a keyframe near the edge of its
+    state, or a window where the quantizer re-anchored on a settled view (stand-ins of one
+    keyframe always look settled; the real frames may not be).
+    """
     if not fsrc.skipped:
         return set()
     changes = sorted([t.frame for t in sig.transitions] + [t.start_frame for t in sig.transients])
@@ -425,6 +456,9 @@ def _violations(sig: Signature, fsrc: _FastSource, s: Settings) -> set[int]:
     arr = np.array(changes, np.int64)
     for g, a, b, ha, hb in fsrc.skipped:
         if arr.size and np.any((arr > a) & (arr <= b)):
+            bad.add(g)
+            continue
+        if any(lo < b and a <= hi for lo, hi in settled):
             bad.add(g)
             continue
         state = run_state[int(np.searchsorted(starts, a, side="right")) - 1]

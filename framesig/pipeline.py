@@ -55,8 +55,9 @@ class _FrameLog:
         for k, v in arrays.items():
             self._parts[k].append(v)
 
-    def get(self, key: str, dtype: Any) -> np.ndarray:
-        parts = self._parts[key]
+    def take(self, key: str, dtype: Any) -> np.ndarray:
+        """The whole column, once: its parts are let go, so memory is not held twice."""
+        parts = self._parts.pop(key)
         return np.concatenate(parts) if parts else np.empty(0, dtype)
 
 
@@ -128,8 +129,13 @@ def _kernel_threads(n: int) -> Iterator[None]:
 
 
 def _summarize_open(
-    src: FrameSource, s: Settings, progress: Callable[[Progress], None] | None
+    src: FrameSource,
+    s: Settings,
+    progress: Callable[[Progress], None] | None,
+    settled: list[tuple[int, int]] | None = None,
 ) -> Signature:
+    """Run the pipeline over an open source; ``settled`` collects the quantizer's
+    settled-view windows (fast mode checks them against the GOPs it stood in for)."""
     info = src.info
     levels = None
     bs = s.batch_size
@@ -191,6 +197,8 @@ def _summarize_open(
             )
         )
     result = quantizer.finish()
+    if settled is not None:
+        settled.extend(result.settled)
     return _assemble(src, s, result, log, partial)
 
 
@@ -200,10 +208,10 @@ def _assemble(
     info, stats = src.info, src.stats
     labels = q.labels
     n = labels.shape[0]
-    pts = log.get("pts", np.int64)
-    times = log.get("time", np.float64)
-    phash = log.get("phash", np.uint64)
-    sharp = log.get("sharp", np.float32)
+    pts = log.take("pts", np.int64)
+    times = log.take("time", np.float64)
+    phash = log.take("phash", np.uint64)
+    sharp = log.take("sharp", np.float32)
     if partial:
         end_pts, end_time = int(pts[-1]), float(times[-1])
         if n > 1:

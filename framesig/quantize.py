@@ -276,6 +276,7 @@ class QuantizeResult:
     transients: tuple[tuple[int, int], ...]  # (first frame, last frame) of each excursion
     noise_hash: float
     noise_hist: float
+    settled: tuple[tuple[int, int], ...] = ()  # frame windows where a settled view acted
 
 
 class _Prototype:
@@ -310,6 +311,7 @@ class Quantizer:
         self._current = -1
         self._proto: dict[int, _Prototype] = {}
         self._pending: list[tuple[int, int, np.ndarray, bool]] = []  # frame, hash, hist, flat
+        self._settled: list[tuple[int, int]] = []  # frame windows where settling acted
         self._transitions: list[TransitionEvent] = []
         self._transients: list[tuple[int, int]] = []
         self._prev: tuple[int, np.ndarray, bool] | None = None
@@ -542,12 +544,17 @@ class Quantizer:
         ncc, sy, sx = _aligned_ncc(first[1], last[1], first[0], last[0], _STEP_SHIFT16)
         if ncc < _SETTLED_NCC or max(abs(sy), abs(sx)) > 1:
             return
+        # Where a settled view changed the state's references: fast mode must not have
+        # stood in for those frames (stand-ins of one keyframe always look settled).
+        window = (max(self._n - 2 * _SETTLE_FRAMES, 0), self._n - 1)
         if stale_view:
             self._anchor = _copy_view(last)
+            self._settled.append(window)
         if not self._own_run:
             return
         sid = self._current
         if stale_prototype:
+            self._settled.append(window)
             self._proto[sid] = _Prototype(self.index.hists[sid].shape[0])
             for ph, hist, flat, _ in frames:
                 self._grow(sid, ph, hist, flat)
@@ -559,6 +566,8 @@ class Quantizer:
             h, m, f = settled.add(ph, hist, flat)
         own_dh, own_dc = self._distance(h, m, f, sid)
         self._merge_if_known(sid, h, m, f, beat=own_dh / 64.0 + own_dc)
+        if self._current != sid:
+            self._settled.append(window)
 
     def _same_view(
         self, view: tuple[np.ndarray, np.ndarray], hist: np.ndarray, dc: float, flat: bool
@@ -660,9 +669,13 @@ class Quantizer:
             state_hists=np.array(self.index.hists, np.float32).reshape(len(self.index), bins),
             transitions=tuple(self._transitions),
             transients=tuple(self._transients),
+            settled=tuple(self._settled),
             noise_hash=nh,
             noise_hist=nc,
         )
+
+
+_KEYFRAME_CHUNK = 8192  # frames whose hash bits are unpacked at once
 
 
 def choose_keyframes(
@@ -681,15 +694,25 @@ def choose_keyframes(
         int64[n_states]: the chosen frame index of each state.
     """
     labels = np.asarray(labels, np.int64)
+    phashes = np.asarray(phashes, np.uint64)
     n = labels.shape[0]
-    bits = ((phashes[:, None] >> np.arange(64, dtype=np.uint64)[None, :]) & np.uint64(1)).astype(
-        np.int32
-    )
+    shifts = np.arange(64, dtype=np.uint64)[None, :]
+
+    def bits(a: int) -> np.ndarray:
+        # 64 bits per frame take 64x the hash's memory: unpacked a chunk at a time, so
+        # memory stays flat with the length of the video
+        return ((phashes[a : a + _KEYFRAME_CHUNK, None] >> shifts) & np.uint64(1)).astype(bool)
+
     counts = np.zeros((n_states, 64), np.int64)
-    np.add.at(counts, labels, bits)
+    for a in range(0, n, _KEYFRAME_CHUNK):
+        np.add.at(counts, labels[a : a + _KEYFRAME_CHUNK], bits(a))
     sizes = np.bincount(labels, minlength=n_states)
     majority = counts * 2 > sizes[:, None]
-    dist = (bits.astype(bool) != majority[labels]).sum(axis=1)
+    dist = np.empty(n, np.int64)
+    for a in range(0, n, _KEYFRAME_CHUNK):
+        dist[a : a + _KEYFRAME_CHUNK] = (bits(a) != majority[labels[a : a + _KEYFRAME_CHUNK]]).sum(
+            axis=1
+        )
     edge = np.zeros(n, bool)
     change = np.flatnonzero(labels[1:] != labels[:-1]) + 1
     for c in change:
@@ -698,9 +721,10 @@ def choose_keyframes(
     max_sharp = np.zeros(n_states)
     np.maximum.at(max_sharp, labels, sharp)
     score = sharp / np.maximum(max_sharp[labels], 1e-12) - dist / 16.0 - edge * 1.0
-    order = np.lexsort((np.arange(n), -score, labels))  # by state, best score, earliest
-    first_of_state = np.ones(n, bool)
-    first_of_state[1:] = labels[order][1:] != labels[order][:-1]
-    chosen = np.full(n_states, -1, np.int64)
-    chosen[labels[order][first_of_state]] = order[first_of_state]
+    best = np.full(n_states, -np.inf)
+    np.maximum.at(best, labels, score)
+    winners = np.flatnonzero(score >= best[labels])  # each state's best score
+    chosen = np.full(n_states, n, np.int64)
+    np.minimum.at(chosen, labels[winners], winners)  # the earliest of equals
+    chosen[chosen == n] = -1  # states with no frame
     return chosen

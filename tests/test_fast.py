@@ -96,16 +96,20 @@ def _exact_like(sig: framesig.Signature) -> framesig.Signature:
     return replace(sig, settings=keep)
 
 
-@pytest.mark.parametrize("kind", ["raw", "all_intra"])
+@pytest.mark.parametrize("kind", ["raw", "all_intra", "short_gops"])
 def test_fast_falls_back_where_it_cannot_claim(flight, tmp_path, kind):
     if kind == "raw":
         path = tmp_path / "flight.h264"
         ffmpeg("-i", flight, "-c", "copy", "-bsf:v", "h264_mp4toannexb", "-f", "h264", str(path))
         why = "h264 stream"
-    else:
+    elif kind == "all_intra":
         path = tmp_path / "intra.mp4"
         ffmpeg("-i", flight, "-frames:v", "60", "-c:v", "libx264", "-g", "1", str(path))
         why = "all-intra"
+    else:  # a keyframe every 8 frames: decoding keyframes would cost about all there is
+        path = tmp_path / "short.mp4"
+        ffmpeg("-i", flight, "-frames:v", "120", "-c:v", "libx264", "-g", "8", str(path))
+        why = "leave nothing to skip"
     exact = framesig.summarize(path)
     fast, report = run_fast(path, framesig.Settings(fast=True))
     assert why in report.fallback and why in fast.settings["fast_fallback"]
@@ -166,3 +170,35 @@ def test_thumbnails_into_uses_the_same_values_for_every_plane_kind(rng):
         outs.append((lo, uo, vo))
     for a, b in zip(*outs, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_stand_ins_never_settle_a_moving_view(tmp_path):
+    """A slow pan between hovers: stand-ins of one keyframe look settled where the real
+    frames move on; fast mode decodes those GOPs and gives exact mode's result."""
+    a, b = synthetic.Pose(600, 500), synthetic.Pose(760, 520)
+    segs = (
+        synthetic.Segment("hover", 90, a, a, place=0),
+        synthetic.Segment("transit", 240, a, b),  # 2/3 px a frame at 320 px wide
+        synthetic.Segment("hover", 90, b, b, place=1),
+    )
+    path = tmp_path / "pan.mp4"
+    synthetic.write_flight(path, synthetic.FlightPlan(segs, fps=30.0), size=(320, 180), seed=7)
+    exact = framesig.summarize(path)
+    fast, report = run_fast(path, framesig.Settings(fast=True))
+    assert report.fallback == ""
+    _same(exact, fast)
+
+
+def test_a_settled_window_inside_a_skipped_gop_sends_it_to_be_decoded():
+    from types import SimpleNamespace
+
+    from framesig.fast import _violations
+
+    frames = [np.full((64, 64, 3), 90, np.uint8)] * 40
+    sig = framesig.summarize(frames, fps=10)
+    h = int(sig.states[0].hash, 16)
+    fsrc = SimpleNamespace(skipped=[(3, 10, 20, h, h)], static_hash=4)
+    s = framesig.Settings()
+    assert _violations(sig, fsrc, s, []) == set()
+    assert _violations(sig, fsrc, s, [(30, 39)]) == set()  # after the GOP
+    assert _violations(sig, fsrc, s, [(12, 25)]) == {3}
