@@ -219,7 +219,7 @@ def run_clips(folder: Path, methods: Sequence[str], results: dict[str, Result]) 
         )
         for m in methods:
             lab, wall = labelling(m, path, times)
-            pred = lab.transitions.tolist()
+            pred = lab.cuts.tolist()
             res = results[m]
             res.clip_cuts[name] = pred
             for tol in TOLERANCES:

@@ -72,7 +72,7 @@ __all__ = [
     "child_rows",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: transitions.kind (cut or gradual)
 
 # Settings that change speed, not results; they are left out of the settings hash.
 _PERFORMANCE_SETTINGS = frozenset({"decode_threads"})
@@ -150,6 +150,7 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("hash_distance", "int"),
         ("hist_distance", "float"),
         ("revisit", "bool"),
+        ("kind", "str"),
     ),
     "keyframes": (
         ("flight_id", "int"),
@@ -395,6 +396,7 @@ def child_rows(
             t.hash_distance,
             t.hist_distance,
             t.revisit,
+            t.kind,
         )
         for i, t in enumerate(signature.transitions)
     ]
@@ -463,6 +465,14 @@ class Catalog:
                     self._db.execute(statement)
                 self._db.execute(
                     "INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                )
+                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if version == 1:
+                self._db.execute(
+                    "ALTER TABLE transitions ADD COLUMN kind TEXT NOT NULL DEFAULT 'cut'"
+                )
+                self._db.execute(
+                    "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
                 )
                 self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             # later versions: upgrade step by step here, inside this transaction

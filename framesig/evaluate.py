@@ -73,6 +73,9 @@ class Labelling:
         The keyframe (a frame index) of each state; every state must have one.
     name : str
         Who made it (for tables).
+    cuts : sequence of int, optional
+        The transitions the method calls cuts (default: all of them); scored by
+        :func:`cut_f1`. framesig reports fades and dissolves as gradual transitions.
 
     Examples
     --------
@@ -82,7 +85,11 @@ class Labelling:
     """
 
     def __init__(
-        self, states: Sequence[int] | np.ndarray, keyframes: Mapping[int, int], name: str = ""
+        self,
+        states: Sequence[int] | np.ndarray,
+        keyframes: Mapping[int, int],
+        name: str = "",
+        cuts: Sequence[int] | None = None,
     ):
         arr = np.asarray(states, dtype=np.int64)
         if arr.ndim != 1:
@@ -100,6 +107,7 @@ class Labelling:
         self.states = arr
         self.keyframes = dict(keyframes)
         self.name = name
+        self._cuts = None if cuts is None else np.asarray(sorted(cuts), np.int64)
 
     def __len__(self) -> int:
         return len(self.states)
@@ -108,6 +116,11 @@ class Labelling:
     def transitions(self) -> np.ndarray:
         """Frames whose state differs from the frame before."""
         return np.flatnonzero(self.states[1:] != self.states[:-1]) + 1
+
+    @property
+    def cuts(self) -> np.ndarray:
+        """The transitions called cuts (all transitions unless given)."""
+        return self.transitions if self._cuts is None else self._cuts
 
     @property
     def runs(self) -> int:
@@ -122,7 +135,9 @@ class Labelling:
             states[r.start_frame : r.end_frame + 1] = r.state
         if (states < 0).any():
             raise FramesigError(name, "the runs do not cover every frame")
-        return cls(states, {s.id: s.keyframe for s in sig.states}, name)  # type: ignore[attr-defined]
+        keyframes = {s.id: s.keyframe for s in sig.states}  # type: ignore[attr-defined]
+        cuts = [t.frame for t in sig.transitions if t.kind == "cut"]  # type: ignore[attr-defined]
+        return cls(states, keyframes, name, cuts)
 
     @classmethod
     def from_cuts(cls, frames: int, cuts: Iterable[int], name: str = "") -> Labelling:

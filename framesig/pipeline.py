@@ -261,6 +261,7 @@ def _assemble(
             t.hash_distance,
             round(t.hist_distance, 6),
             t.revisit,
+            "cut" if t.abrupt else "gradual",
         )
         for t in q.transitions
     )

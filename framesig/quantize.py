@@ -263,6 +263,7 @@ class TransitionEvent:
     hash_distance: int
     hist_distance: float
     revisit: bool
+    abrupt: bool = True  # the first frame of the change could not join the frame before it
 
 
 @dataclass(frozen=True)
@@ -311,6 +312,7 @@ class Quantizer:
         self._current = -1
         self._proto: dict[int, _Prototype] = {}
         self._pending: list[tuple[int, int, np.ndarray, bool]] = []  # frame, hash, hist, flat
+        self._pending_abrupt = True  # did the pending change begin with a jump?
         self._settled: list[tuple[int, int]] = []  # frame windows where settling acted
         self._transitions: list[TransitionEvent] = []
         self._transients: list[tuple[int, int]] = []
@@ -416,7 +418,7 @@ class Quantizer:
         self._transitions.pop()
         if last.from_state != known:
             self._transitions.append(
-                TransitionEvent(last.frame, last.from_state, known, dh, dc, True)
+                TransitionEvent(last.frame, last.from_state, known, dh, dc, True, last.abrupt)
             )
         elif self._transitions and self._transitions[-1].to_state == known:
             pass  # the excursion folded back into the state it left: no change at all
@@ -452,11 +454,13 @@ class Quantizer:
             view = (details[k], details16[k]) if views else None  # type: ignore[index]
             frame = self._n
             self._n += 1
+            step_h, step_c = 0, 0.0
             if self._prev is not None:
                 p_ph, p_hist, p_flat = self._prev
-                dh = 0 if (flat and p_flat) else _hamming(np.uint64(ph), np.uint64(p_ph))
-                self._noise_h.append(dh)
-                self._noise_c.append(float(_hist_distance(hist, p_hist)))
+                step_h = 0 if (flat and p_flat) else _hamming(np.uint64(ph), np.uint64(p_ph))
+                step_c = float(_hist_distance(hist, p_hist))
+                self._noise_h.append(step_h)
+                self._noise_c.append(step_c)
             self._prev = (ph, hist, flat)
             if self._current < 0:
                 self._current = self._new_state(ph, hist, flat)
@@ -497,6 +501,11 @@ class Quantizer:
                     if len(self._recent) == _SETTLE_FRAMES:
                         self._settle(by_view, dh > jh)
                 continue
+            if not self._pending:
+                # A cut jumps from one frame to the next; a fade, a dissolve or a transit
+                # changes the view a little each frame, so its first frame could still
+                # have joined the frame before it.
+                self._pending_abrupt = step_h > jh or step_c > jc
             self._pending.append((frame, ph, hist, flat))
             self._pending_view = view
             labels.append(self._current)  # provisional; rewritten if the change persists
@@ -620,7 +629,9 @@ class Quantizer:
         self._own_run = not revisit
         self._recent.clear()
         self._last_hist = np.array(hist, np.float32)
-        self._transitions.append(TransitionEvent(first, self._current, sid, dh, dc, revisit))
+        self._transitions.append(
+            TransitionEvent(first, self._current, sid, dh, dc, revisit, self._pending_abrupt)
+        )
         self._relabel(first, sid)
         self._current = sid
         self._anchor = _copy_view(self._pending_view)

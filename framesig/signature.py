@@ -131,6 +131,9 @@ class Transition:
     hash_distance: int
     hist_distance: float
     revisit: bool
+    # "cut": the view jumps at ``frame``; "gradual": it changed a little each frame (a fade,
+    # a dissolve, a transit) and ``frame`` is where the change had gone far enough
+    kind: str = "cut"
 
 
 @dataclass(frozen=True)

@@ -364,3 +364,29 @@ def test_cli_batch_usage_and_lock(tmp_path, mixed_folder, capsys):
     assert main(["batch", str(mixed_folder / "good_a.mp4"), "-o", str(out), "-j", "1"]) == 0
     text = capsys.readouterr().out
     assert "1 inputs: 1 summarized, 0 failed, 0 done before" in text
+
+
+def test_a_version_1_catalogue_is_upgraded_in_place(tmp_path):
+    """Version 2 added transitions.kind; a version 1 file gains it, its rows read 'cut'."""
+    from framesig.catalog import SCHEMA_VERSION
+
+    db = tmp_path / "framesig.db"
+    Catalog(db).close()
+    con = sqlite3.connect(db)
+    con.execute("ALTER TABLE transitions DROP COLUMN kind")  # as version 1 made it
+    con.execute(
+        "INSERT INTO flights (id, path, name, content_hash, size, mtime_ns, settings_hash, "
+        "status, framesig_version, finished_at) VALUES (1, 'a.mp4', 'a', 'h', 1, 1, 's', "
+        "'ok', '0.1.0', '2026-12-04')"
+    )
+    con.execute("INSERT INTO transitions VALUES (1, 0, 5, 0.5, 5, 0, 1, 30, 0.4, 0)")
+    con.execute("PRAGMA user_version = 1")
+    con.commit()
+    con.close()
+    Catalog(db).close()
+    con = sqlite3.connect(db)
+    try:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert con.execute("SELECT kind FROM transitions").fetchall() == [("cut",)]
+    finally:
+        con.close()

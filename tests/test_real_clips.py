@@ -108,3 +108,18 @@ def test_hover_clips_are_one_state(signatures):
         "drone_nadir_soccer_pitch_hover_60fps_bbox_overlay.mp4",
     ):
         assert len(signatures(name).states) == 1, name
+
+
+def test_cuts_and_gradual_changes_are_told_apart(signatures):
+    """PySceneDetect's cut-test video: three hard cuts, and fades to and from a black card
+    and a dissolve, which change the view a little each frame."""
+    sig = signatures("psd_testvideo_cuts_720p2997.mp4")
+    cuts = [t.frame for t in sig.transitions if t.kind == "cut"]
+    gradual = [t.frame for t in sig.transitions if t.kind == "gradual"]
+    assert len(cuts) == 3
+    assert [any(abs(c - t) <= tol for c in cuts) for t, tol in ((30, 1), (180, 1), (394, 3))] == [
+        True
+    ] * 3
+    assert gradual and all(abs(g - t) > 3 for g in gradual for t in (30, 180, 394))
+    fades = signatures("psd_fades_480x320_mpeg4.mp4")  # fades of flat frames: no new view
+    assert not [t for t in fades.transitions if t.kind == "cut"]

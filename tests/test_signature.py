@@ -83,3 +83,14 @@ def test_settings_are_validated():
         framesig.Settings.from_dict({"nope": 1})
     with pytest.raises(framesig.SettingsError):
         framesig.summarize([np.zeros((8, 8, 3), np.uint8)], persist=0)
+
+
+def test_a_signature_without_transition_kinds_loads_them_as_cuts(scenes, tmp_path):
+    frames = _flight(np.random.default_rng(2), [(scenes[0], 12), (scenes[1], 12), (scenes[2], 12)])
+    sig = framesig.summarize(frames, fps=10)
+    assert sig.transitions and {t.kind for t in sig.transitions} <= {"cut", "gradual"}
+    data = json.loads(sig.to_json())
+    for t in data["transitions"]:
+        del t["kind"]  # as written before transitions had a kind
+    old = Signature.from_json(json.dumps(data))
+    assert [t.kind for t in old.transitions] == ["cut"] * len(sig.transitions)
