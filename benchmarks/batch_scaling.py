@@ -7,7 +7,8 @@ links where the file system allows: the batch hashes content, so copies are dist
 with the same bytes, and every one is summarized). Each worker count runs ``framesig batch
 -o OUT --force -q`` as its own process, ``R`` times; the table gives the median
 whole-process wall time, files/s, frames/s and the speed-up over one worker. Peak RSS is
-the batch parent's (workers are separate processes).
+``wait4``'s for the batch process, which Linux takes as the largest of it and its reaped
+workers: the peak of the biggest single process, not their sum.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(CLIPS)} real drone clips), {rows[0][3]} frames; medians of {args.repeats}."
     )
     print()
-    print("| workers | wall s | files/s | frames/s | speed-up | parent peak RSS MB |")
+    print("| workers | wall s | files/s | frames/s | speed-up | largest process peak RSS MB |")
     print("|---:|---:|---:|---:|---:|---:|")
     for workers, wall, peak, frames in rows:
         print(
