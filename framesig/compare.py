@@ -49,6 +49,7 @@ from numba import njit
 
 from framesig import automaton
 from framesig.index import MAX_HASH, MAX_HIST, match_matrix
+from framesig.limits import MIN_DWELL  # re-exported: part of this module's API
 from framesig.signature import Run, Signature
 
 __all__ = [
@@ -67,7 +68,7 @@ __all__ = [
 ]
 
 COMPARISON_VERSION = 1
-MIN_DWELL = 1.0  # seconds: a run at least this long is a dwell (a hover, a long look)
+
 MATCH, MISMATCH, GAP = 1.0, -1.0, -0.6
 
 

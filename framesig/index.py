@@ -51,6 +51,7 @@ from numba import njit
 
 from framesig.errors import FramesigError, OpenError, SettingsError
 from framesig.kernels import C_BINS, HIST_BINS, Y_BINS, _hamming
+from framesig.limits import MAX_HASH, MAX_HIST  # re-exported: part of this module's API
 from framesig.signature import Signature
 
 __all__ = [
@@ -72,8 +73,7 @@ __all__ = [
 
 FORMAT = "framesig-index"
 FORMAT_VERSION = 1
-MAX_HASH = 16  # same place, other flight: <= 13 bits on the test flight set; other places >= 25
-MAX_HIST = 0.25  # chroma histogram total variation
+
 CHROMA_BINS = C_BINS * C_BINS
 _CHUNKS = 4
 _CHUNK_BITS = 16

@@ -430,7 +430,7 @@ def _hist(text: str) -> float:
 
 
 def _add_match_options(p: argparse.ArgumentParser) -> None:
-    from framesig.index import MAX_HASH, MAX_HIST
+    from framesig.limits import MAX_HASH, MAX_HIST
 
     p.add_argument(
         "--max-hash",
@@ -449,7 +449,7 @@ def _add_match_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_anomaly_options(p: argparse.ArgumentParser) -> None:
-    from framesig.compare import MIN_DWELL
+    from framesig.limits import MIN_DWELL
 
     p.add_argument(
         "--reference",
@@ -482,7 +482,7 @@ def _add_anomaly_options(p: argparse.ArgumentParser) -> None:
 
 def add_use_parsers(sub: Any) -> None:
     """Add ``index``, ``find``, ``compare``, ``anomalies`` and ``report`` to the parser."""
-    from framesig.compare import MIN_DWELL
+    from framesig.limits import MIN_DWELL
 
     p = sub.add_parser(
         "find",

@@ -73,3 +73,13 @@ def test_cli_usage_errors_exit_2(bad):
     with pytest.raises(SystemExit) as exc:
         main(bad)
     assert exc.value.code == 2
+
+
+def test_the_command_line_is_built_without_numba():
+    """`framesig --help` and `framesig dr ...` stay quick: no numba until a video needs it."""
+    code = (
+        "import sys; from framesig.cli import build_parser; build_parser(); "
+        "print(sorted(m for m in ('numba', 'av', 'cv2') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
