@@ -167,9 +167,11 @@ def count_frames(video: str) -> int:
     """Frames the file holds: video packets with data (every one decodes to a frame)."""
     import av
 
+    from framesig.decode import _demux  # ends where PyAV's own demux end breaks (late streams)
+
     with av.open(video) as c:
         stream = c.streams.video[0]
-        return sum(1 for p in c.demux(stream) if p.size)
+        return sum(1 for p in _demux(c, stream) if p.size)
 
 
 def compare_signatures(exact: dict[str, Any], fast: dict[str, Any]) -> str:
