@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -52,10 +53,68 @@ __all__ = [
     "FrameSource",
     "open_source",
     "read_frames_rgb",
+    "read_ahead",
     "IMAGE_EXTENSIONS",
 ]
 
 log = logging.getLogger("framesig.decode")
+
+
+def read_ahead(frames: Iterator[Frame], depth: int = 2) -> Iterator[Frame]:
+    """``frames``, decoded on a helper thread up to ``depth`` frames ahead of the caller.
+
+    FFmpeg decodes without the GIL, and so do the numba kernels, so the caller's work on
+    one frame overlaps the decoding of the next ones. Errors reach the caller where they
+    arose. The helper has finished with ``frames`` (closed it, where it stopped early)
+    before this generator returns or raises, so the source can be closed right after.
+
+    Examples
+    --------
+    >>> list(read_ahead(iter(range(5))))
+    [0, 1, 2, 3, 4]
+    """
+    import queue
+
+    ahead: queue.Queue[tuple[str, Any]] = queue.Queue(max(1, depth))
+    stop = threading.Event()
+
+    def put(item: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for frame in frames:
+                if not put(("frame", frame)):
+                    break
+            else:
+                put(("end", None))
+        except BaseException as exc:  # handed to the caller, which raises it
+            put(("error", exc))
+        finally:
+            close = getattr(frames, "close", None)
+            if close is not None:
+                close()
+
+    helper = threading.Thread(target=produce, name="framesig-decode", daemon=True)
+    helper.start()
+    try:
+        while True:
+            kind, item = ahead.get()
+            if kind == "frame":
+                yield item
+            elif kind == "error":
+                raise item
+            else:
+                return
+    finally:
+        stop.set()
+        helper.join()
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 

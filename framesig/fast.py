@@ -430,10 +430,12 @@ class _SpanReader:
 
 
 def _block_means(plane: np.ndarray, out: np.ndarray) -> None:
+    """Block means as :func:`kernels.thumbnails_into` takes them (the same row step)."""
+    step = kernels.thumb_row_step(plane.shape[0], out.shape[0])
     if plane.dtype in (np.uint8, np.uint16) and plane.shape[0] < 65536:
-        kernels._area_downsample_int(plane, out, 0.0, 1.0)
+        kernels._area_downsample_int(plane, out, 0.0, 1.0, step)
     else:
-        out[:] = kernels.area_downsample(plane, out.shape[0], out.shape[1])
+        out[:] = kernels.area_downsample(plane, out.shape[0], out.shape[1], row_step=step)
 
 
 def _violations(

@@ -29,9 +29,17 @@ True
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
-from numba import njit, prange
+
+# The batch kernels run in parallel between frames while FFmpeg's threads decode. OpenMP
+# workers that spin after each batch (GNU OpenMP's default) take those cores from the
+# decoder: 10-20% more CPU on a 2-core machine. Read when numba starts its threads; a
+# user's own setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from numba import njit, prange  # noqa: E402
 
 __all__ = [
     "THUMB",
@@ -40,6 +48,8 @@ __all__ = [
     "C_BINS",
     "HIST_BINS",
     "area_downsample",
+    "thumb_row_step",
+    "thumbnails_into",
     "dhash",
     "phash",
     "color_histogram",
@@ -51,6 +61,10 @@ __all__ = [
 
 THUMB = 64  # luma analysis thumbnail side
 CHROMA = 32  # chroma analysis thumbnail side
+# Thumbnails sum every k-th source row, k chosen so that each block still averages at least
+# this many rows: block means of smooth aerial views barely move, and reading a quarter
+# of a 1080p frame's rows (an eighth of 4K's) cuts the biggest per-frame cost as much.
+ROWS_PER_BLOCK = 4
 Y_BINS = 8
 C_BINS = 4
 HIST_BINS = Y_BINS * C_BINS * C_BINS
@@ -82,29 +96,36 @@ def _area_downsample(plane, out, offset, scale):  # pragma: no cover - compiled
     Block ``(i, j)`` spans rows ``[i*H//oh, (i+1)*H//oh)`` and columns likewise, so every
     source pixel belongs to exactly one block.
     """
+    _area_downsample_rows(plane, out, offset, scale, 1)
+
+
+@njit(cache=True, nogil=True)
+def _area_downsample_rows(plane, out, offset, scale, row_step):  # pragma: no cover - compiled
+    """:func:`_area_downsample` over every ``row_step``-th row of each block, from its first."""
     h, w = plane.shape
     oh, ow = out.shape
     for i in range(oh):
         r0 = i * h // oh
         r1 = max((i + 1) * h // oh, r0 + 1)
+        rows = (r1 - r0 + row_step - 1) // row_step
         for j in range(ow):
             c0 = j * w // ow
             c1 = max((j + 1) * w // ow, c0 + 1)
             acc = 0.0
-            for r in range(r0, r1):
+            for r in range(r0, r1, row_step):
                 for c in range(c0, c1):
                     acc += plane[r, c]
-            out[i, j] = (acc / ((r1 - r0) * (c1 - c0)) - offset) * scale
+            out[i, j] = (acc / (rows * (c1 - c0)) - offset) * scale
 
 
 @njit(cache=True, nogil=True)
-def _area_downsample_int(plane, out, offset, scale):  # pragma: no cover - compiled
-    """:func:`_area_downsample` for integer planes, bit for bit, about 6x faster.
+def _area_downsample_int(plane, out, offset, scale, row_step):  # pragma: no cover - compiled
+    """:func:`_area_downsample_rows` for integer planes, bit for bit, about 6x faster.
 
-    Each block row's source rows are summed column by column into one integer row (a
-    contiguous, vectorised add), then the row is cut into column blocks. Integer sums are
-    exact, as are the float64 sums of integers in :func:`_area_downsample`, so the
-    results are identical.
+    Each block row's sampled source rows are summed column by column into one integer row
+    (a contiguous, vectorised add), then the row is cut into column blocks. Integer sums
+    are exact, as are the float64 sums of integers in :func:`_area_downsample_rows`, so
+    the results are identical.
     """
     h, w = plane.shape
     oh, ow = out.shape
@@ -112,9 +133,10 @@ def _area_downsample_int(plane, out, offset, scale):  # pragma: no cover - compi
     for i in range(oh):
         r0 = i * h // oh
         r1 = max((i + 1) * h // oh, r0 + 1)
+        rows = (r1 - r0 + row_step - 1) // row_step
         for c in range(w):
             rowacc[c] = 0
-        for r in range(r0, r1):
+        for r in range(r0, r1, row_step):
             for c in range(w):
                 rowacc[c] += plane[r, c]
         for j in range(ow):
@@ -123,15 +145,15 @@ def _area_downsample_int(plane, out, offset, scale):  # pragma: no cover - compi
             acc = 0
             for c in range(c0, c1):
                 acc += rowacc[c]
-            out[i, j] = (acc / ((r1 - r0) * (c1 - c0)) - offset) * scale
+            out[i, j] = (acc / (rows * (c1 - c0)) - offset) * scale
 
 
 @njit(cache=True, nogil=True)
-def _thumbnails_yuv(y, u, v, yo, ys, co, cs, luma_out, u_out, v_out):  # pragma: no cover
+def _thumbnails_yuv(y, u, v, yo, ys, co, cs, luma_out, u_out, v_out, y_step, c_step):  # pragma: no cover
     """The three thumbnails of one frame's integer Y, U, V planes in one call."""
-    _area_downsample_int(y, luma_out, yo, ys)
-    _area_downsample_int(u, u_out, co, cs)
-    _area_downsample_int(v, v_out, co, cs)
+    _area_downsample_int(y, luma_out, yo, ys, y_step)
+    _area_downsample_int(u, u_out, co, cs, c_step)
+    _area_downsample_int(v, v_out, co, cs, c_step)
 
 
 @njit(cache=True, nogil=True)
@@ -447,7 +469,13 @@ def _frame_features(
 
 
 def area_downsample(
-    plane: np.ndarray, out_h: int, out_w: int, *, offset: float = 0.0, scale: float = 1.0
+    plane: np.ndarray,
+    out_h: int,
+    out_w: int,
+    *,
+    offset: float = 0.0,
+    scale: float = 1.0,
+    row_step: int = 1,
 ) -> np.ndarray:
     """Block-mean downsample of a 2-D plane to ``(out_h, out_w)`` float32.
 
@@ -459,6 +487,9 @@ def area_downsample(
         Output size; each at most the input size.
     offset, scale : float
         The result is ``(block_mean - offset) * scale``.
+    row_step : int
+        Average every ``row_step``-th row of each block, from its first (see
+        :func:`thumb_row_step`).
 
     Examples
     --------
@@ -474,9 +505,22 @@ def area_downsample(
         arr = arr.astype(np.float32)
     if not (0 < out_h <= arr.shape[0] and 0 < out_w <= arr.shape[1]):
         raise ValueError(f"output {out_h}x{out_w} must be within the input {arr.shape}")
+    if row_step < 1:
+        raise ValueError(f"row_step must be >= 1, got {row_step}")
     out = np.empty((out_h, out_w), np.float32)
-    _area_downsample(arr, out, float(offset), float(scale))
+    _area_downsample_rows(arr, out, float(offset), float(scale), int(row_step))
     return out
+
+
+def thumb_row_step(height: int, out_height: int) -> int:
+    """The row step of a thumbnail: every k-th row, at least ``ROWS_PER_BLOCK`` a block.
+
+    Examples
+    --------
+    >>> thumb_row_step(1080, 64), thumb_row_step(720, 64), thumb_row_step(480, 64)
+    (4, 2, 1)
+    """
+    return max(1, height // (out_height * ROWS_PER_BLOCK))
 
 
 def _as_thumb(thumb: np.ndarray) -> np.ndarray:
@@ -665,27 +709,29 @@ def thumbnails_into(
 ) -> None:
     """Write the analysis thumbnails of one frame's planes into preallocated rows.
 
-    The block means are taken on the stored planes, then turned by ``rotation`` degrees
+    The block means are taken on the stored planes, over every
+    :func:`thumb_row_step`-th row of each block, then turned by ``rotation`` degrees
     counter-clockwise (block means commute with quarter turns, so this equals
     thumbnailing the rotated frame). Grey input gets neutral chroma.
     """
     yo, ys, co, cs = levels
-    if (
-        u is not None
-        and v is not None
-        and y.dtype in _INT_PLANES
-        and y.dtype == u.dtype == v.dtype
-        and max(y.shape[0], u.shape[0]) < 65536  # integer row sums cannot overflow
-    ):
-        _thumbnails_yuv(y, u, v, yo, ys, co, cs, luma_out, u_out, v_out)
-    elif u is None or v is None:
-        _area_downsample(y, luma_out, yo, ys)
+    y_step = thumb_row_step(y.shape[0], luma_out.shape[0])
+    if u is None or v is None:
+        _area_downsample_rows(y, luma_out, yo, ys, y_step)
         u_out[:] = 0.0
         v_out[:] = 0.0
     else:
-        _area_downsample(y, luma_out, yo, ys)
-        _area_downsample(u, u_out, co, cs)
-        _area_downsample(v, v_out, co, cs)
+        c_step = thumb_row_step(u.shape[0], u_out.shape[0])
+        if (
+            y.dtype in _INT_PLANES
+            and y.dtype == u.dtype == v.dtype
+            and max(y.shape[0], u.shape[0]) < 65536  # integer row sums cannot overflow
+        ):
+            _thumbnails_yuv(y, u, v, yo, ys, co, cs, luma_out, u_out, v_out, y_step, c_step)
+        else:
+            _area_downsample_rows(y, luma_out, yo, ys, y_step)
+            _area_downsample_rows(u, u_out, co, cs, c_step)
+            _area_downsample_rows(v, v_out, co, cs, c_step)
     k = (rotation // 90) % 4
     if k:
         luma_out[:] = np.rot90(luma_out, k).copy()

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from framesig import __version__, automaton, kernels
-from framesig.decode import FrameSource, open_source
+from framesig.decode import FrameSource, open_source, read_ahead
 from framesig.quantize import Quantizer, QuantizeResult, choose_keyframes
 from framesig.settings import Settings
 from framesig.signature import (
@@ -163,7 +163,7 @@ def _summarize_open(
         )
 
     k = 0
-    for frame in src.frames():
+    for frame in read_ahead(src.frames()):
         if levels is None or frame.index == 0:
             levels = kernels.plane_levels(frame.bit_depth, frame.full_range)
         kernels.thumbnails_into(

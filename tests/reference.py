@@ -7,14 +7,16 @@ import math
 import numpy as np
 
 
-def area_downsample(plane: np.ndarray, oh: int, ow: int, offset=0.0, scale=1.0) -> np.ndarray:
+def area_downsample(
+    plane: np.ndarray, oh: int, ow: int, offset=0.0, scale=1.0, row_step=1
+) -> np.ndarray:
     h, w = plane.shape
     out = np.empty((oh, ow), np.float64)
     for i in range(oh):
         r0, r1 = i * h // oh, max((i + 1) * h // oh, i * h // oh + 1)
         for j in range(ow):
             c0, c1 = j * w // ow, max((j + 1) * w // ow, j * w // ow + 1)
-            out[i, j] = plane[r0:r1, c0:c1].astype(np.float64).mean()
+            out[i, j] = plane[r0:r1:row_step, c0:c1].astype(np.float64).mean()
     return ((out - offset) * scale).astype(np.float32)
 
 

@@ -18,12 +18,29 @@ planes_u8 = st.integers(8, 90).flatmap(
 )
 
 
-@given(planes_u8, st.integers(1, 8), st.integers(1, 8))
-def test_area_downsample_matches_reference(plane, oh, ow):
-    got = kernels.area_downsample(plane, oh, ow, offset=16.0, scale=1 / 219)
+@given(planes_u8, st.integers(1, 8), st.integers(1, 8), st.integers(1, 4))
+def test_area_downsample_matches_reference(plane, oh, ow, row_step):
+    got = kernels.area_downsample(plane, oh, ow, offset=16.0, scale=1 / 219, row_step=row_step)
     np.testing.assert_allclose(
-        got, ref.area_downsample(plane, oh, ow, 16.0, 1 / 219), rtol=1e-5, atol=1e-5
+        got, ref.area_downsample(plane, oh, ow, 16.0, 1 / 219, row_step), rtol=1e-5, atol=1e-5
     )
+
+
+def test_thumbnails_sample_rows_of_big_frames_only():
+    """Thumbnails of a 1080p frame sum every 4th row; those of 480p and smaller, all."""
+    rng = np.random.default_rng(5)
+    levels = kernels.plane_levels(8, True)
+    for h, w, step in ((1080, 1920, 4), (720, 1280, 2), (480, 640, 1), (90, 160, 1)):
+        y = rng.integers(0, 256, (h, w), dtype=np.uint8)
+        u = rng.integers(0, 256, (h // 2, w // 2), dtype=np.uint8)
+        lo = np.empty((kernels.THUMB, kernels.THUMB), np.float32)
+        uo = np.empty((kernels.CHROMA, kernels.CHROMA), np.float32)
+        vo = np.empty_like(uo)
+        kernels.thumbnails_into(y, u, u, levels, 0, lo, uo, vo)
+        want = ref.area_downsample(y, kernels.THUMB, kernels.THUMB, 0.0, 1 / 255, step)
+        np.testing.assert_allclose(lo, want, rtol=1e-6, atol=1e-7)
+        want_u = ref.area_downsample(u, kernels.CHROMA, kernels.CHROMA, 128.0, 1 / 255, step)
+        np.testing.assert_allclose(uo, want_u, rtol=1e-6, atol=1e-7)
 
 
 @given(arrays(np.uint16, (37, 53), elements=st.integers(0, 1023)))
@@ -43,6 +60,8 @@ def test_area_downsample_rejects_bad_input():
         kernels.area_downsample(np.zeros((4, 4, 3), np.uint8), 2, 2)
     with pytest.raises(ValueError):
         kernels.area_downsample(np.zeros((4, 4), np.uint8), 8, 2)
+    with pytest.raises(ValueError):
+        kernels.area_downsample(np.zeros((4, 4), np.uint8), 2, 2, row_step=0)
 
 
 thumbs = arrays(np.float32, (64, 64), elements=st.floats(0, 1, width=32))
