@@ -116,6 +116,7 @@ def read_ahead(frames: Iterator[Frame], depth: int = 2) -> Iterator[Frame]:
         stop.set()
         helper.join()
 
+
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 
 # Pixel formats whose planes are read as they are: (chroma shift x, chroma shift y, bits).
@@ -272,15 +273,18 @@ class _TimeLine:
         self.last_pts: int | None = None
         self.last_duration = self.nominal
         self.estimated = 0
+        # Plausible durations, between 1/1000 s and 10 s and within a factor of 8 of the
+        # nominal rate, as whole ticks: integer tests per frame, not Fraction arithmetic.
+        num, den = time_base.numerator, time_base.denominator
+        self._shortest = max(-(-den // (1000 * num)), -(-self.nominal // 8))
+        self._longest = min(10 * den // num, self.nominal * 8)
 
     def _plausible(self, duration: int | None) -> bool:
-        # between 1/1000 s and 10 s, and within a factor of 8 of the nominal rate
-        if not duration or duration <= 0:
-            return False
-        seconds = duration * self.time_base
-        return (
-            Fraction(1, 1000) <= seconds <= 10 and self.nominal / 8 <= duration <= self.nominal * 8
-        )
+        return bool(duration) and self._shortest <= duration <= self._longest  # type: ignore[operator]
+
+    def _seconds(self, ticks: int) -> float:
+        # int / int rounds once, as float(Fraction) does
+        return ticks * self.time_base.numerator / self.time_base.denominator
 
     def assign(self, pts: int | None, duration: int | None) -> tuple[int, float, bool]:
         estimated = False
@@ -300,19 +304,19 @@ class _TimeLine:
         else:
             self.last_duration = self.step or self.nominal
         start = self.start_pts if self.start_pts is not None else 0
-        return pts, float((pts - start) * self.time_base), estimated
+        return pts, self._seconds(pts - start), estimated
 
     @property
     def frame_seconds(self) -> float:
         """The frame duration used for estimates, in seconds."""
-        return float((self.step or self.nominal) * self.time_base)
+        return self._seconds(self.step or self.nominal)
 
     def end(self) -> tuple[int, float]:
         if self.last_pts is None:
             return 0, 0.0
         end_pts = self.last_pts + self.last_duration
         start = self.start_pts if self.start_pts is not None else 0
-        return end_pts, float((end_pts - start) * self.time_base)
+        return end_pts, self._seconds(end_pts - start)
 
 
 class _Damaged(Exception):

@@ -8,10 +8,12 @@ earlier places with a slightly different pose and brightness; patrols flying one
 several times; lawnmower surveys with no hovers; and every perturbation kind
 (:data:`framesig.synthetic.PERTURBATION_KINDS`) inside hovers.
 
-Two sizes share the same flights: ``full`` (640x360 at 30 fps, 30-90 s a flight, for
-benchmarks) and ``small`` (320x180 at 15 fps, shorter hovers and faster transits, 10-25 s
-a flight, for tests). Speeds are terrain pixels per frame at 30 fps (a terrain pixel is an
-output pixel of a 640 px wide view at altitude 1), so both sizes fly the same ground.
+Three sizes share the same flights: ``full`` (640x360 at 30 fps, 30-90 s a flight, for
+benchmarks), ``small`` (320x180 at 15 fps, shorter hovers and faster transits, 10-25 s
+a flight, for tests) and ``hd`` (``full`` at 1920x1080, about 80 s of rendering a flight:
+the check that nothing depends on the frame size). Speeds are terrain pixels per frame at
+30 fps (a terrain pixel is an output pixel of a 640 px wide view at altitude 1), so every
+size flies the same ground.
 
 Videos go to a folder (``data/flights/`` by default, never committed) with
 ``<name>.mp4.truth.json`` beside each and a ``manifest.json`` that says what made them; a
@@ -58,8 +60,9 @@ class _Size:
 SIZES = {
     "full": _Size((640, 360), 30.0, 1.0, 1.0),
     "small": _Size((320, 180), 15.0, 0.4, 1.6),
+    "hd": _Size((1920, 1080), 30.0, 1.0, 1.0),
 }
-"""The two sizes of the set: ``full`` for benchmarks, ``small`` for tests."""
+"""The sizes of the set: ``full`` for benchmarks, ``small`` for tests, ``hd`` at 1080p."""
 
 
 @dataclass(frozen=True)
@@ -211,7 +214,7 @@ def _lawnmower(
 
 
 def flight_specs(size: str = "full") -> list[FlightSpec]:
-    """The flights of the set at ``size`` (``"full"`` or ``"small"``), in a fixed order."""
+    """The flights of the set at ``size`` (a key of :data:`SIZES`), in a fixed order."""
     if size not in SIZES:
         raise SettingsError("flightset", f"size must be one of {', '.join(SIZES)}, got {size!r}")
     sz = SIZES[size]

@@ -149,7 +149,9 @@ def _area_downsample_int(plane, out, offset, scale, row_step):  # pragma: no cov
 
 
 @njit(cache=True, nogil=True)
-def _thumbnails_yuv(y, u, v, yo, ys, co, cs, luma_out, u_out, v_out, y_step, c_step):  # pragma: no cover
+def _thumbnails_yuv(
+    y, u, v, yo, ys, co, cs, luma_out, u_out, v_out, y_step, c_step
+):  # pragma: no cover - compiled
     """The three thumbnails of one frame's integer Y, U, V planes in one call."""
     _area_downsample_int(y, luma_out, yo, ys, y_step)
     _area_downsample_int(u, u_out, co, cs, c_step)

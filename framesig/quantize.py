@@ -574,7 +574,7 @@ class Quantizer:
         for ph, hist, flat, _ in frames:
             h, m, f = settled.add(ph, hist, flat)
         own_dh, own_dc = self._distance(h, m, f, sid)
-        self._merge_if_known(sid, h, m, f, beat=own_dh / 64.0 + own_dc)
+        self._merge_if_known(sid, h, m, f)
         if self._current != sid:
             self._settled.append(window)
 
