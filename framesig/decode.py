@@ -1090,15 +1090,17 @@ class PacketInfo:
     corrupt: bool
 
 
-def scan_keyframes(src: FrameSource, *, threads: int = 1) -> Iterator[PacketInfo | Frame]:
+def scan_keyframes(src: FrameSource, *, threads: int = 0) -> Iterator[PacketInfo | Frame]:
     """Every video packet of a file, and its keyframes decoded; nothing else is decoded.
 
     A second demuxer on ``src``'s file reads the video packets in decode order and yields
-    a :class:`PacketInfo` for each; the decoder skips every frame that is not a keyframe
-    (``skip_frame = "NONKEY"``), and each decoded keyframe is yielded as a :class:`Frame`
-    right after the packet that completed it (its ``index`` is -1: display indices are the
-    caller's to count; its time is from its own PTS, as in :meth:`FrameSource.frames`).
-    ``threads`` are the decoder's threads (frame threading only adds latency here).
+    a :class:`PacketInfo` for each. Each keyframe packet goes to one of ``threads``
+    decoders (0: one per core, at most 4), each of its own opening of the file, which
+    decode keyframes side by side: a keyframe needs no other frame. Each decoded keyframe
+    is yielded as a :class:`Frame` once it is ready, in keyframe order, a few packets
+    after its own and always before the scan ends (its ``index`` is -1: display indices
+    are the caller's to count; its time is from its own PTS, as in
+    :meth:`FrameSource.frames`).
 
     Raises
     ------
@@ -1107,35 +1109,76 @@ def scan_keyframes(src: FrameSource, *, threads: int = 1) -> Iterator[PacketInfo
     """
     if not isinstance(src, _ContainerSource):
         raise UnsupportedError(src.info.path, "a keyframe scan needs a video file")
+    import queue
+    from collections import deque
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     av = src._av
-    container = av.open(src.path, mode="r", metadata_errors="ignore")
-    try:
+    n = threads if threads > 0 else min(os.cpu_count() or 1, 4)
+    containers: list[Any] = []
+    free: queue.Queue[Any] = queue.Queue()
+
+    def open_video() -> Any:
+        container = av.open(src.path, mode="r", metadata_errors="ignore")
+        containers.append(container)
         stream = container.streams.video[0]
         discard_all = av_stream_discard_all()
         for other in container.streams:
             if other is not stream:
                 other.discard = discard_all
         cc = stream.codec_context
-        cc.skip_frame = "NONKEY"
-        cc.thread_count = max(1, int(threads))
+        cc.thread_count = 1
         cc.options = {**dict(cc.options or {}), **_codec_options(cc.name, src._deblock)}
-        for packet in _demux(container, stream):
-            flush = packet.size == 0 and packet.pts is None
-            if not flush:
-                yield PacketInfo(
-                    None if packet.pts is None else int(packet.pts),
-                    int(packet.size),
-                    bool(packet.is_keyframe),
-                    None if packet.duration is None else int(packet.duration),
-                    bool(packet.is_discard),
-                    bool(packet.is_corrupt),
-                )
-            for vf in packet.decode():
-                frame = _span_frame(src, vf)
-                if frame is not None:
-                    yield frame
+        return stream
+
+    def decode_key(packet: Any) -> list[Any]:
+        cc = free.get()
+        try:
+            out = list(cc.decode(packet))
+            out += cc.decode(None)  # the decoder's reorder delay: drain it
+            return out
+        finally:
+            cc.flush_buffers()
+            free.put(cc)
+
+    pool = ThreadPoolExecutor(n, thread_name_prefix="framesig-keyframes")
+    pending: deque[Future[list[Any]]] = deque()
+    try:
+        stream = open_video()
+        for _ in range(n):
+            free.put(open_video().codec_context)
+        for packet in _demux(containers[0], stream):
+            if packet.size == 0 and packet.pts is None:
+                continue  # the demuxer's flush packet: no decoder holds anything back
+            yield PacketInfo(
+                None if packet.pts is None else int(packet.pts),
+                int(packet.size),
+                bool(packet.is_keyframe),
+                None if packet.duration is None else int(packet.duration),
+                bool(packet.is_discard),
+                bool(packet.is_corrupt),
+            )
+            if packet.is_keyframe:
+                pending.append(pool.submit(decode_key, packet))
+            # keyframes are handed on in order: the ready ones now, the oldest when too
+            # many are decoded ahead (each holds a whole picture)
+            while pending and (pending[0].done() or len(pending) > 2 * n):
+                yield from _key_frames(src, pending.popleft().result())
+        while pending:
+            yield from _key_frames(src, pending.popleft().result())
     finally:
-        container.close()
+        for job in pending:
+            job.cancel()
+        pool.shutdown(wait=True)  # no decoder may run on a closed container
+        for container in containers:
+            container.close()
+
+
+def _key_frames(src: _ContainerSource, decoded: list[Any]) -> Iterator[Frame]:
+    for vf in decoded:
+        frame = _span_frame(src, vf)
+        if frame is not None:
+            yield frame
 
 
 def decode_span(src: FrameSource, start_pts: int, stop_pts: int | None) -> Iterator[Frame]:

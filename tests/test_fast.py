@@ -202,3 +202,33 @@ def test_a_settled_window_inside_a_skipped_gop_sends_it_to_be_decoded():
     assert _violations(sig, fsrc, s, []) == set()
     assert _violations(sig, fsrc, s, [(30, 39)]) == set()  # after the GOP
     assert _violations(sig, fsrc, s, [(12, 25)]) == {3}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "phone_hevc_1080p_rot90_vfr_indoor_course.mp4",  # HEVC, B-frames, VFR
+        "moviepy_big_buck_bunny_0_30_vp8.webm",
+        "psd_testvideo_cuts_720p2997.mp4",
+    ],
+)
+def test_keyframes_decoded_side_by_side_equal_one_decoder(name):
+    """The keyframe scan's decoders, one or several, give the same packets and pictures;
+    a sequential decode of the whole stream agrees on every keyframe's pixels."""
+    from framesig.decode import Frame, PacketInfo, open_source, scan_keyframes
+
+    path = real_clip(name)
+    with open_source(path, deblock=True) as src:
+        one = list(scan_keyframes(src, threads=1))
+        three = list(scan_keyframes(src, threads=3))
+        full = {f.pts: f.y.copy() for f in src.frames()}
+    assert [p for p in one if isinstance(p, PacketInfo)] == [
+        p for p in three if isinstance(p, PacketInfo)
+    ]
+    keys = [p.pts for p in one if isinstance(p, PacketInfo) and p.key]
+    frames_one = [f for f in one if isinstance(f, Frame)]
+    frames_three = [f for f in three if isinstance(f, Frame)]
+    assert [f.pts for f in frames_one] == [f.pts for f in frames_three] == keys
+    for a, b in zip(frames_one, frames_three, strict=True):
+        np.testing.assert_array_equal(a.y, b.y)
+        np.testing.assert_array_equal(a.y, full[a.pts])
