@@ -33,7 +33,7 @@ from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -60,8 +60,11 @@ __all__ = [
 log = logging.getLogger("framesig.decode")
 
 
-def read_ahead(frames: Iterator[Frame], depth: int = 2) -> Iterator[Frame]:
-    """``frames``, decoded on a helper thread up to ``depth`` frames ahead of the caller.
+_Item = TypeVar("_Item")
+
+
+def read_ahead(frames: Iterator[_Item], depth: int = 2) -> Iterator[_Item]:
+    """``frames``, made on a helper thread up to ``depth`` items ahead of the caller.
 
     FFmpeg decodes without the GIL, and so do the numba kernels, so the caller's work on
     one frame overlaps the decoding of the next ones. Errors reach the caller where they

@@ -7,6 +7,7 @@ time: about 30 bytes).
 
 from __future__ import annotations
 
+import itertools
 import os
 import time as _time
 from collections.abc import Callable, Iterable, Iterator
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from framesig import __version__, automaton, kernels
-from framesig.decode import FrameSource, open_source, read_ahead
+from framesig.decode import Frame, FrameSource, open_source, read_ahead
 from framesig.quantize import Quantizer, QuantizeResult, choose_keyframes
 from framesig.settings import Settings
 from framesig.signature import (
@@ -128,6 +129,57 @@ def _kernel_threads(n: int) -> Iterator[None]:
         numba.set_num_threads(before)
 
 
+class _Batch:
+    """One batch of frames' thumbnails and times (a buffer the batches rotate through)."""
+
+    def __init__(self, size: int) -> None:
+        self.luma = np.empty((size, kernels.THUMB, kernels.THUMB), np.float32)
+        self.cu = np.empty((size, kernels.CHROMA, kernels.CHROMA), np.float32)
+        self.cv = np.empty_like(self.cu)
+        self.pts = np.empty(size, np.int64)
+        self.times = np.empty(size, np.float64)
+        self.n = 0
+
+
+def _thumbnail_batches(
+    frames: Iterator[Frame], rotation: int, size: int, max_frames: int | None
+) -> Iterator[_Batch]:
+    """The frames' thumbnails, ``size`` frames a batch, up to ``max_frames`` frames.
+
+    Three buffers take turns: under :func:`read_ahead` with ``depth=1`` one is being
+    filled, one waits, and one is with the caller, which is done with it by the time it
+    takes the next.
+    """
+    buffers = [_Batch(size) for _ in range(3)]
+    levels: tuple[float, float, float, float] | None = None
+    total = 0
+    try:
+        for turn in itertools.count():
+            b = buffers[turn % 3]
+            b.n = 0
+            for frame in frames:
+                if levels is None or frame.index == 0:
+                    levels = kernels.plane_levels(frame.bit_depth, frame.full_range)
+                k = b.n
+                kernels.thumbnails_into(
+                    frame.y, frame.u, frame.v, levels, rotation, b.luma[k], b.cu[k], b.cv[k]
+                )
+                b.pts[k] = frame.pts
+                b.times[k] = frame.time
+                b.n = k + 1
+                total += 1
+                if b.n == size or (max_frames is not None and total >= max_frames):
+                    break
+            if b.n:
+                yield b
+            if b.n < size or (max_frames is not None and total >= max_frames):
+                return
+    finally:
+        close = getattr(frames, "close", None)
+        if close is not None:
+            close()
+
+
 def _summarize_open(
     src: FrameSource,
     s: Settings,
@@ -137,65 +189,38 @@ def _summarize_open(
     """Run the pipeline over an open source; ``settled`` collects the quantizer's
     settled-view windows (fast mode checks them against the GOPs it stood in for)."""
     info = src.info
-    levels = None
-    bs = s.batch_size
-    luma = np.empty((bs, kernels.THUMB, kernels.THUMB), np.float32)
-    cu = np.empty((bs, kernels.CHROMA, kernels.CHROMA), np.float32)
-    cv = np.empty_like(cu)
-    pts = np.empty(bs, np.int64)
-    times = np.empty(bs, np.float64)
     quantizer = Quantizer(s)
     log = _FrameLog()
     started = _time.perf_counter()
     n_total = 0
-    partial = False
+    last_time = 0.0
 
-    def flush(n: int) -> None:
-        feats = kernels.frame_features(luma[:n], cu[:n], cv[:n])
+    def report() -> None:
+        elapsed = _time.perf_counter() - started
+        progress(Progress(n_total, last_time, info.container_duration, elapsed))  # type: ignore[misc]
+
+    # Decoding and thumbnails run a batch ahead on a helper thread, the features and the
+    # quantizer here: both sides spend most of their time outside the GIL.
+    batches = _thumbnail_batches(src.frames(), info.rotation, s.batch_size, s.max_frames)
+    for b in read_ahead(batches, depth=1):
+        n = b.n
+        feats = kernels.frame_features(b.luma[:n], b.cu[:n], b.cv[:n])
         quantizer.push(
             feats["phash"], feats["hist"], feats["texture"], feats["detail"], feats["detail16"]
         )
         log.add(
-            pts=pts[:n].copy(),
-            time=times[:n].copy(),
+            pts=b.pts[:n].copy(),
+            time=b.times[:n].copy(),
             phash=feats["phash"],
             sharp=feats["sharpness"],
         )
-
-    k = 0
-    for frame in read_ahead(src.frames()):
-        if levels is None or frame.index == 0:
-            levels = kernels.plane_levels(frame.bit_depth, frame.full_range)
-        kernels.thumbnails_into(
-            frame.y, frame.u, frame.v, levels, info.rotation, luma[k], cu[k], cv[k]
-        )
-        pts[k] = frame.pts
-        times[k] = frame.time
-        k += 1
-        n_total += 1
-        if k == bs:
-            flush(k)
-            k = 0
-            if progress is not None:
-                progress(
-                    Progress(
-                        n_total, frame.time, info.container_duration, _time.perf_counter() - started
-                    )
-                )
-        if s.max_frames is not None and n_total >= s.max_frames:
-            partial = True
-            break
-    if k:
-        flush(k)
+        n_total += n
+        last_time = float(b.times[n - 1])
+        if progress is not None and n == s.batch_size:
+            report()
+    partial = s.max_frames is not None and n_total >= s.max_frames
     if progress is not None:
-        progress(
-            Progress(
-                n_total,
-                float(times[k - 1]) if k else 0.0,
-                info.container_duration,
-                _time.perf_counter() - started,
-            )
-        )
+        report()
     result = quantizer.finish()
     if settled is not None:
         settled.extend(result.settled)

@@ -94,3 +94,19 @@ def test_a_signature_without_transition_kinds_loads_them_as_cuts(scenes, tmp_pat
         del t["kind"]  # as written before transitions had a kind
     old = Signature.from_json(json.dumps(data))
     assert [t.kind for t in old.transitions] == ["cut"] * len(sig.transitions)
+
+
+@pytest.mark.parametrize("limit", [31, 32, 33, 64, 200])
+def test_max_frames_stops_at_the_limit_whatever_the_batch(limit):
+    """Frames go through the pipeline a batch at a time on a helper thread; a limit on a
+    batch boundary, inside a batch or past the end stops at the right frame."""
+    rng = np.random.default_rng(1)
+    scene = rng.integers(0, 255, (72, 128, 3), dtype=np.uint8)
+    flight = [scene] * 50 + [255 - scene] * 50
+    sig = framesig.summarize(flight, fps=25, max_frames=limit, batch_size=32)
+    want = min(limit, 100)
+    assert sig.source.frames == want
+    assert sig.runs[-1].end_frame == want - 1
+    assert sig.source.partial == (limit <= 100)
+    whole = framesig.summarize(flight, fps=25, batch_size=32)
+    assert [r.state for r in sig.runs] == [r.state for r in whole.runs if r.start_frame < want]
