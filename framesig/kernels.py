@@ -104,6 +104,16 @@ def _area_downsample_rows(plane, out, offset, scale, row_step):  # pragma: no co
     """:func:`_area_downsample` over every ``row_step``-th row of each block, from its first."""
     h, w = plane.shape
     oh, ow = out.shape
+    if row_step == 1 and h == 2 * oh and w == 2 * ow:
+        # Halving (the features' 64 -> 32 -> 16 pyramid): the same float64 sums in the
+        # same order, without a chain of dependent adds through each block.
+        for i in range(oh):
+            top = plane[2 * i]
+            bottom = plane[2 * i + 1]
+            for j in range(ow):
+                acc = (np.float64(top[2 * j]) + top[2 * j + 1]) + bottom[2 * j]
+                out[i, j] = ((acc + bottom[2 * j + 1]) / 4 - offset) * scale
+        return
     for i in range(oh):
         r0 = i * h // oh
         r1 = max((i + 1) * h // oh, r0 + 1)
