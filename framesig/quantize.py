@@ -707,35 +707,44 @@ def choose_keyframes(
     labels = np.asarray(labels, np.int64)
     phashes = np.asarray(phashes, np.uint64)
     n = labels.shape[0]
-    shifts = np.arange(64, dtype=np.uint64)[None, :]
+    little = phashes.astype("<u8", copy=False)
 
     def bits(a: int) -> np.ndarray:
-        # 64 bits per frame take 64x the hash's memory: unpacked a chunk at a time, so
-        # memory stays flat with the length of the video
-        return ((phashes[a : a + _KEYFRAME_CHUNK, None] >> shifts) & np.uint64(1)).astype(bool)
+        # 64 bits per frame take 8x the hash's memory: unpacked a chunk at a time, so
+        # memory stays flat with the length of the video; bit k of a hash is column k
+        chunk = little[a : a + _KEYFRAME_CHUNK].reshape(-1, 1).view(np.uint8)
+        return np.unpackbits(chunk, axis=1, bitorder="little").view(bool)
 
     counts = np.zeros((n_states, 64), np.int64)
     for a in range(0, n, _KEYFRAME_CHUNK):
         np.add.at(counts, labels[a : a + _KEYFRAME_CHUNK], bits(a))
     sizes = np.bincount(labels, minlength=n_states)
     majority = counts * 2 > sizes[:, None]
-    dist = np.empty(n, np.int64)
-    for a in range(0, n, _KEYFRAME_CHUNK):
-        dist[a : a + _KEYFRAME_CHUNK] = (bits(a) != majority[labels[a : a + _KEYFRAME_CHUNK]]).sum(
-            axis=1
-        )
-    edge = np.zeros(n, bool)
     change = np.flatnonzero(labels[1:] != labels[:-1]) + 1
-    for c in change:
-        edge[max(c - 2, 0) : min(c + 2, n)] = True
-    sharp = np.asarray(sharpness, np.float64)
     max_sharp = np.zeros(n_states)
-    np.maximum.at(max_sharp, labels, sharp)
-    score = sharp / np.maximum(max_sharp[labels], 1e-12) - dist / 16.0 - edge * 1.0
+    for a in range(0, n, _KEYFRAME_CHUNK):
+        chunk = slice(a, a + _KEYFRAME_CHUNK)
+        np.maximum.at(max_sharp, labels[chunk], np.asarray(sharpness[chunk], np.float64))
+
+    def scores(a: int) -> np.ndarray:
+        # every per-frame term a chunk at a time, so memory stays flat with the length
+        lab = labels[a : a + _KEYFRAME_CHUNK]
+        m = lab.shape[0]
+        dist = (bits(a) != majority[lab]).sum(axis=1)
+        edge = np.zeros(m, bool)
+        near = change[np.searchsorted(change, a - 1) : np.searchsorted(change, a + m + 2)]
+        for c in near.tolist():
+            edge[max(c - 2 - a, 0) : max(min(c + 2 - a, m), 0)] = True
+        sharp = np.asarray(sharpness[a : a + m], np.float64)
+        return sharp / np.maximum(max_sharp[lab], 1e-12) - dist / 16.0 - edge * 1.0
+
     best = np.full(n_states, -np.inf)
-    np.maximum.at(best, labels, score)
-    winners = np.flatnonzero(score >= best[labels])  # each state's best score
+    for a in range(0, n, _KEYFRAME_CHUNK):
+        np.maximum.at(best, labels[a : a + _KEYFRAME_CHUNK], scores(a))
     chosen = np.full(n_states, n, np.int64)
-    np.minimum.at(chosen, labels[winners], winners)  # the earliest of equals
+    for a in range(0, n, _KEYFRAME_CHUNK):
+        lab = labels[a : a + _KEYFRAME_CHUNK]
+        winners = np.flatnonzero(scores(a) >= best[lab])  # each state's best score
+        np.minimum.at(chosen, lab[winners], winners + a)  # the earliest of equals
     chosen[chosen == n] = -1  # states with no frame
     return chosen

@@ -189,3 +189,26 @@ def test_cut_between_shots_sharing_an_overlay_is_found():
     frames = [shots[0]] * 40 + [shots[1]] * 40
     sig = framesig.summarize(frames, fps=30)
     assert [t.frame for t in sig.transitions] == [40]
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 4), st.integers(1, 12)), min_size=1, max_size=30),
+    st.integers(0, 2**32),
+    st.sampled_from([1, 3, 7, 64]),
+)
+def test_keyframe_choice_does_not_depend_on_the_chunk(runs, seed, chunk):
+    """Keyframe scores are made a chunk of frames at a time (memory stays flat with the
+    length); chunk edges, state edges and ties fall anywhere, the choice is the same."""
+    import framesig.quantize as q
+
+    labels = np.repeat([s for s, _ in runs], [k for _, k in runs])
+    rng = np.random.default_rng(seed)
+    ph = rng.integers(0, 2**63, labels.shape[0], dtype=np.int64).astype(np.uint64)
+    sharp = (rng.random(labels.shape[0]) * rng.integers(0, 2, labels.shape[0])).astype(np.float32)
+    whole = choose_keyframes(labels, ph, sharp, 5)
+    saved = q._KEYFRAME_CHUNK
+    try:
+        q._KEYFRAME_CHUNK = chunk
+        assert choose_keyframes(labels, ph, sharp, 5).tolist() == whole.tolist()
+    finally:
+        q._KEYFRAME_CHUNK = saved
