@@ -185,7 +185,7 @@ def _add_summarize_options(p: argparse.ArgumentParser) -> None:
         "--decode-threads",
         dest="decode_threads",
         type=int,
-        help="FFmpeg decoder threads (0: automatic)",
+        help="FFmpeg decoder threads (0: one per core)",
     )
     p.add_argument(
         "--fast",

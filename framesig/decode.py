@@ -381,9 +381,11 @@ class _ContainerSource(FrameSource):
         if not c.streams.video:
             kinds = sorted({s.type for s in c.streams}) or ["none"]
             raise NoVideoStreamError(self.path, f"no video stream (streams: {', '.join(kinds)})")
-        self._decode_threads = int(decode_threads)
+        # one per core, as the full-decode limit (ffmpeg -threads N); FFmpeg's own choice
+        # is one more, which holds one more picture in flight for no speed on 2 cores
+        self._decode_threads = int(decode_threads) or (os.cpu_count() or 1)
         self._frame_threads = self._decode_threads != 1
-        stream, cc = self._open_stream(decode_threads, frame_threads=self._frame_threads)
+        stream, cc = self._open_stream(self._decode_threads, frame_threads=self._frame_threads)
         pix_fmt = cc.pix_fmt or "unknown"
         bits = _PLANAR_FORMATS.get(pix_fmt, (1, 1, 10 if "10" in pix_fmt else 8))[2]
         width, height = int(cc.width or stream.width or 0), int(cc.height or stream.height or 0)
@@ -925,7 +927,7 @@ def open_source(
         Frame rate for inputs without timestamps (image folders, arrays, and raw streams
         that declare none). Defaults to 25.
     decode_threads : int
-        FFmpeg decoder threads; 0 lets FFmpeg choose (one per core).
+        FFmpeg decoder threads; 0: one per core.
     deblock : bool
         Run the decoder's in-loop deblocking filter (as a player does). Without it decoding
         is cheaper and frames show faint block edges (later frames of a GOP a little more:

@@ -36,7 +36,7 @@ class Settings:
     batch_size : int
         Frames per kernel batch.
     decode_threads : int
-        FFmpeg decoder threads (0: FFmpeg decides).
+        FFmpeg decoder threads (0: one per core, as the full-decode limit `ffmpeg -threads N`).
     fps : float or None
         Frame rate for inputs without timestamps (image folders, arrays, raw streams
         without a declared rate). None means 25.
