@@ -1100,7 +1100,7 @@ def scan_keyframes(src: FrameSource, *, threads: int = 0) -> Iterator[PacketInfo
 
     A second demuxer on ``src``'s file reads the video packets in decode order and yields
     a :class:`PacketInfo` for each. Each keyframe packet goes to one of ``threads``
-    decoders (0: one per core, at most 4), each of its own opening of the file, which
+    decoders (0: one per core, at most 4), each on its own opening of the file, which
     decode keyframes side by side: a keyframe needs no other frame. Each decoded keyframe
     is yielded as a :class:`Frame` once it is ready, in keyframe order, a few packets
     after its own and always before the scan ends (its ``index`` is -1: display indices

@@ -223,7 +223,7 @@ class _FastSource(FrameSource):
         emitted = 0
         first_packets = 0
         all_key = True
-        for item in scan_keyframes(self.src):
+        for item in scan_keyframes(self.src, threads=self.s.decode_threads):
             if isinstance(item, Frame):
                 key = by_pts.get(item.pts)
                 if key is not None and key.planes is None:

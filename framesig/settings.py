@@ -36,7 +36,9 @@ class Settings:
     batch_size : int
         Frames per kernel batch.
     decode_threads : int
-        FFmpeg decoder threads (0: one per core, as the full-decode limit `ffmpeg -threads N`).
+        FFmpeg decoder threads (0: one per core, as the full-decode limit ``ffmpeg -threads
+        N``); in fast mode also the keyframe decoders that work side by side (0: one per
+        core, at most 4).
     fps : float or None
         Frame rate for inputs without timestamps (image folders, arrays, raw streams
         without a declared rate). None means 25.
