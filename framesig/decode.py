@@ -245,6 +245,9 @@ class FrameSource:
 
     info: VideoInfo
     stats: DecodeStats
+    # Whether :meth:`frames` may run on a helper thread (see :func:`read_ahead`): not for
+    # frames from the caller's own iterable, which may be tied to the caller's thread.
+    any_thread: bool = True
 
     def frames(self) -> Iterator[Frame]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -850,6 +853,8 @@ def _frame_from_bgr(img: np.ndarray, index: int, time_base: Fraction) -> Frame:
 
 
 class _ArraySource(FrameSource):
+    any_thread = False
+
     def __init__(self, frames: Iterable[np.ndarray], fps: float, name: str) -> None:
         self.path = name
         self.stats = DecodeStats()
@@ -1100,7 +1105,7 @@ def scan_keyframes(src: FrameSource, *, threads: int = 0) -> Iterator[PacketInfo
 
     A second demuxer on ``src``'s file reads the video packets in decode order and yields
     a :class:`PacketInfo` for each. Each keyframe packet goes to one of ``threads``
-    decoders (0: one per core, at most 4), each on its own opening of the file, which
+    decoders (0: one per core; at most 4), each on its own opening of the file, which
     decode keyframes side by side: a keyframe needs no other frame. Each decoded keyframe
     is yielded as a :class:`Frame` once it is ready, in keyframe order, a few packets
     after its own and always before the scan ends (its ``index`` is -1: display indices
@@ -1119,7 +1124,7 @@ def scan_keyframes(src: FrameSource, *, threads: int = 0) -> Iterator[PacketInfo
     from concurrent.futures import Future, ThreadPoolExecutor
 
     av = src._av
-    n = threads if threads > 0 else min(os.cpu_count() or 1, 4)
+    n = min(threads if threads > 0 else (os.cpu_count() or 1), 4)
     containers: list[Any] = []
     free: queue.Queue[Any] = queue.Queue()
 

@@ -524,6 +524,16 @@ def area_downsample(
     return out
 
 
+def warm() -> None:
+    """Load numba's compiled code now, on the caller's thread.
+
+    The first call of any kernel in a process loads numba's machinery (0.1-0.2 s, many
+    imports); a pipeline that then calls kernels on a helper thread warms them first, so
+    that an interrupt during that load lands on the caller's thread.
+    """
+    _area_downsample_int(np.zeros((2, 2), np.uint8), np.empty((1, 1), np.float32), 0.0, 1.0, 1)
+
+
 def thumb_row_step(height: int, out_height: int) -> int:
     """The row step of a thumbnail: every k-th row, at least ``ROWS_PER_BLOCK`` a block.
 

@@ -142,9 +142,10 @@ class _Batch:
 
 
 def _thumbnail_batches(
-    frames: Iterator[Frame], rotation: int, size: int, max_frames: int | None
+    frames: Iterator[Frame], rotation: int, size: int, max_frames: int | None, cut: list[bool]
 ) -> Iterator[_Batch]:
-    """The frames' thumbnails, ``size`` frames a batch, up to ``max_frames`` frames.
+    """The frames' thumbnails, ``size`` frames a batch, up to ``max_frames`` frames;
+    ``cut[0]`` is set when frames were left after those.
 
     Three buffers take turns: under :func:`read_ahead` with ``depth=1`` one is being
     filled, one waits, and one is with the caller, which is done with it by the time it
@@ -170,6 +171,8 @@ def _thumbnail_batches(
                 total += 1
                 if b.n == size or (max_frames is not None and total >= max_frames):
                     break
+            if max_frames is not None and total >= max_frames:
+                cut[0] = next(frames, None) is not None
             if b.n:
                 yield b
             if b.n < size or (max_frames is not None and total >= max_frames):
@@ -199,10 +202,14 @@ def _summarize_open(
         elapsed = _time.perf_counter() - started
         progress(Progress(n_total, last_time, info.container_duration, elapsed))  # type: ignore[misc]
 
-    # Decoding and thumbnails run a batch ahead on a helper thread, the features and the
-    # quantizer here: both sides spend most of their time outside the GIL.
-    batches = _thumbnail_batches(src.frames(), info.rotation, s.batch_size, s.max_frames)
-    for b in read_ahead(batches, depth=1):
+    cut = [False]  # set when max_frames stopped the batches before the end
+    batches = _thumbnail_batches(src.frames(), info.rotation, s.batch_size, s.max_frames, cut)
+    if src.any_thread:
+        # Decoding and thumbnails run a batch ahead on a helper thread, the features and
+        # the quantizer here: both sides spend most of their time outside the GIL.
+        kernels.warm()
+        batches = read_ahead(batches, depth=1)
+    for b in batches:
         n = b.n
         feats = kernels.frame_features(b.luma[:n], b.cu[:n], b.cv[:n])
         quantizer.push(
@@ -218,7 +225,7 @@ def _summarize_open(
         last_time = float(b.times[n - 1])
         if progress is not None and n == s.batch_size:
             report()
-    partial = s.max_frames is not None and n_total >= s.max_frames
+    partial = cut[0]
     if progress is not None:
         report()
     result = quantizer.finish()

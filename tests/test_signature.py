@@ -107,6 +107,24 @@ def test_max_frames_stops_at_the_limit_whatever_the_batch(limit):
     want = min(limit, 100)
     assert sig.source.frames == want
     assert sig.runs[-1].end_frame == want - 1
-    assert sig.source.partial == (limit <= 100)
+    assert sig.source.partial == (limit < 100)  # a limit at the last frame cut nothing
     whole = framesig.summarize(flight, fps=25, batch_size=32)
     assert [r.state for r in sig.runs] == [r.state for r in whole.runs if r.start_frame < want]
+
+
+def test_frames_from_the_callers_iterable_stay_on_the_callers_thread():
+    """A video file is decoded a batch ahead on a helper thread; frames the caller hands
+    in (a generator over a thread-bound database, a camera API) are read where it runs."""
+    import threading
+
+    caller = threading.get_ident()
+    rng = np.random.default_rng(2)
+    scene = rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)
+
+    def frames():
+        for i in range(150):
+            assert threading.get_ident() == caller
+            yield scene if i < 80 else 255 - scene
+
+    sig = framesig.summarize(frames(), fps=25)
+    assert sig.source.frames == 150 and len(sig.states) == 2
