@@ -63,7 +63,7 @@ log = logging.getLogger("framesig.decode")
 _Item = TypeVar("_Item")
 
 
-def read_ahead(frames: Iterator[_Item], depth: int = 2) -> Iterator[_Item]:
+def read_ahead(frames: Iterator[_Item], depth: int = 2) -> Generator[_Item, None, None]:
     """``frames``, made on a helper thread up to ``depth`` items ahead of the caller.
 
     FFmpeg decodes without the GIL, and so do the numba kernels, so the caller's work on

@@ -10,8 +10,8 @@ from __future__ import annotations
 import itertools
 import os
 import time as _time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,7 +143,7 @@ class _Batch:
 
 def _thumbnail_batches(
     frames: Iterator[Frame], rotation: int, size: int, max_frames: int | None, cut: list[bool]
-) -> Iterator[_Batch]:
+) -> Generator[_Batch, None, None]:
     """The frames' thumbnails, ``size`` frames a batch, up to ``max_frames`` frames;
     ``cut[0]`` is set when frames were left after those.
 
@@ -209,22 +209,26 @@ def _summarize_open(
         # the quantizer here: both sides spend most of their time outside the GIL.
         kernels.warm()
         batches = read_ahead(batches, depth=1)
-    for b in batches:
-        n = b.n
-        feats = kernels.frame_features(b.luma[:n], b.cu[:n], b.cv[:n])
-        quantizer.push(
-            feats["phash"], feats["hist"], feats["texture"], feats["detail"], feats["detail16"]
-        )
-        log.add(
-            pts=b.pts[:n].copy(),
-            time=b.times[:n].copy(),
-            phash=feats["phash"],
-            sharp=feats["sharpness"],
-        )
-        n_total += n
-        last_time = float(b.times[n - 1])
-        if progress is not None and n == s.batch_size:
-            report()
+    # Closed on every way out, before the caller closes the source: the helper thread
+    # must have stopped decoding from it (an error here left it running into a closed
+    # container).
+    with closing(batches):
+        for b in batches:
+            n = b.n
+            feats = kernels.frame_features(b.luma[:n], b.cu[:n], b.cv[:n])
+            quantizer.push(
+                feats["phash"], feats["hist"], feats["texture"], feats["detail"], feats["detail16"]
+            )
+            log.add(
+                pts=b.pts[:n].copy(),
+                time=b.times[:n].copy(),
+                phash=feats["phash"],
+                sharp=feats["sharpness"],
+            )
+            n_total += n
+            last_time = float(b.times[n - 1])
+            if progress is not None and n == s.batch_size:
+                report()
     partial = cut[0]
     if progress is not None:
         report()

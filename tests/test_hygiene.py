@@ -237,3 +237,22 @@ def test_rss_level_over_300_errors(bad_files):
             framesig.summarize(bad_files["cut_in_header.mp4"])
 
     assert_rss_level(fail)
+
+
+def test_the_decode_helper_stops_before_the_source_closes(tiny_clip):
+    """An error in the caller's loop (here, its progress callback) stops the helper thread
+    before the source is closed under it, even while the error's traceback, which holds
+    the suspended pipeline, is kept (a helper decoding from a closed container crashes)."""
+    import threading
+
+    class Stop(Exception):
+        pass
+
+    def progress(p: Progress) -> None:
+        if p.frames >= 4:
+            raise Stop
+
+    with pytest.raises(Stop) as err:
+        framesig.summarize(tiny_clip, batch_size=4, progress=progress)
+    assert err.value is not None
+    assert not [t for t in threading.enumerate() if t.name == "framesig-decode"]
