@@ -69,7 +69,8 @@ def read_ahead(frames: Iterator[_Item], depth: int = 2) -> Generator[_Item, None
     FFmpeg decodes without the GIL, and so do the numba kernels, so the caller's work on
     one frame overlaps the decoding of the next ones. Errors reach the caller where they
     arose. The helper has finished with ``frames`` (closed it, where it stopped early)
-    before this generator returns or raises, so the source can be closed right after.
+    before this generator returns, raises or is closed; a caller that may stop early
+    closes it (``contextlib.closing``) before it closes the source ``frames`` reads.
 
     Examples
     --------
