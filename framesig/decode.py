@@ -444,13 +444,7 @@ class _ContainerSource(FrameSource):
 
     def _open_stream(self, decode_threads: int, *, frame_threads: bool) -> tuple[Any, Any]:
         """Set up the video stream of ``self._container`` for decoding; other streams off."""
-        c = self._container
-        stream = c.streams.video[0]
-        self._stream = stream
-        discard_all = av_stream_discard_all()
-        for other in c.streams:
-            if other is not stream:
-                other.discard = discard_all  # never demux audio, subtitles or telemetry
+        stream = self._stream = _video_stream(self._container)
         cc = stream.codec_context
         if cc is None or cc.name is None:
             raise CorruptVideoError(self.path, "the video stream has no codec context")
@@ -459,8 +453,7 @@ class _ContainerSource(FrameSource):
         # frames in flight without an error and reports the error against a later packet.
         # So a damaged file is decoded again with slice threads (see _decode).
         stream.thread_type = "FRAME" if frame_threads else "SLICE"
-        cc.thread_count = int(decode_threads)
-        cc.options = {**dict(cc.options or {}), **_codec_options(cc.name, self._deblock)}
+        _set_up_decoder(cc, decode_threads, self._deblock)
         return stream, cc
 
     def frames(self) -> Iterator[Frame]:
@@ -627,6 +620,21 @@ class _ContainerSource(FrameSource):
                 self._container.close()
             finally:
                 self._container = None
+
+
+def _video_stream(container: Any) -> Any:
+    """The container's first video stream; every other stream is not even demuxed."""
+    stream = container.streams.video[0]
+    discard_all = av_stream_discard_all()
+    for other in container.streams:
+        if other is not stream:
+            other.discard = discard_all  # never demux audio, subtitles or telemetry
+    return stream
+
+
+def _set_up_decoder(cc: Any, threads: int, deblock: bool) -> None:
+    cc.thread_count = int(threads)
+    cc.options = {**dict(cc.options or {}), **_codec_options(cc.name, deblock)}
 
 
 def _codec_options(codec: str, deblock: bool) -> dict[str, str]:
@@ -1132,14 +1140,8 @@ def scan_keyframes(src: FrameSource, *, threads: int = 0) -> Iterator[PacketInfo
     def open_video() -> Any:
         container = av.open(src.path, mode="r", metadata_errors="ignore")
         containers.append(container)
-        stream = container.streams.video[0]
-        discard_all = av_stream_discard_all()
-        for other in container.streams:
-            if other is not stream:
-                other.discard = discard_all
-        cc = stream.codec_context
-        cc.thread_count = 1
-        cc.options = {**dict(cc.options or {}), **_codec_options(cc.name, src._deblock)}
+        stream = _video_stream(container)
+        _set_up_decoder(stream.codec_context, 1, src._deblock)
         return stream
 
     def decode_key(packet: Any) -> list[Any]:
