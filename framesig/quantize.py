@@ -393,9 +393,7 @@ class Quantizer:
             if proto.n in (8, 16) or proto.n == self.settings.prototype_frames:
                 self._merge_if_known(sid, h, m, f)
 
-    def _merge_if_known(
-        self, sid: int, phash: int, hist: np.ndarray, flat: bool, beat: float = np.inf
-    ) -> None:
+    def _merge_if_known(self, sid: int, phash: int, hist: np.ndarray, flat: bool) -> None:
         """A new state whose settled prototype matches a known state is that state.
 
         The first frames after a transit are often still moving, so the state made from
@@ -409,7 +407,7 @@ class Quantizer:
             return
         _, _, mh, mc = self._thresholds()
         known, dh, dc = self._nearest_known(phash, hist, flat, mh, mc, exclude=sid)
-        if known < 0 or dh / 64.0 + dc >= beat:
+        if known < 0:
             return
         self.index.pop()
         self._relabel(last.frame, known)
@@ -544,8 +542,8 @@ class Quantizer:
           its prototype's hash limit (``stale_prototype``), the prototype is formed again
           from the settled frames (the view a later return to this place will look
           like); otherwise the settled frames are compared with the known states, and a
-          new state that is closer to a known one than to its own prototype is merged
-          into it (a return to a place that began while still approaching it).
+          new state whose settled view matches a known one within the match limits is
+          merged into it (a return to a place that began while still approaching it).
         """
         frames = list(self._recent)
         self._recent.clear()
@@ -573,7 +571,6 @@ class Quantizer:
         settled = _Prototype(self.index.hists[sid].shape[0])
         for ph, hist, flat, _ in frames:
             h, m, f = settled.add(ph, hist, flat)
-        own_dh, own_dc = self._distance(h, m, f, sid)
         self._merge_if_known(sid, h, m, f)
         if self._current != sid:
             self._settled.append(window)
