@@ -54,6 +54,7 @@ __all__ = [
     "open_source",
     "read_frames_rgb",
     "read_ahead",
+    "ReadAhead",
     "IMAGE_EXTENSIONS",
 ]
 
@@ -63,62 +64,82 @@ log = logging.getLogger("framesig.decode")
 _Item = TypeVar("_Item")
 
 
-def read_ahead(frames: Iterator[_Item], depth: int = 2) -> Generator[_Item, None, None]:
+def read_ahead(frames: Iterator[_Item], depth: int = 2) -> ReadAhead[_Item]:
     """``frames``, made on a helper thread up to ``depth`` items ahead of the caller.
 
     FFmpeg decodes without the GIL, and so do the numba kernels, so the caller's work on
-    one frame overlaps the decoding of the next ones. Errors reach the caller where they
-    arose. The helper has finished with ``frames`` (closed it, where it stopped early)
-    before this generator returns, raises or is closed; a caller that may stop early
-    closes it (``contextlib.closing``) before it closes the source ``frames`` reads.
+    one frame overlaps the decoding of the next ones. The helper starts at once, so the
+    first items are on their way while the caller still prepares. Errors reach the caller
+    where they arose. The helper has finished with ``frames`` (closed it, where it stopped
+    early) once the returned iterator is exhausted, has raised or is closed; a caller that
+    may stop early closes it (``contextlib.closing``) before it closes the source
+    ``frames`` reads.
 
     Examples
     --------
     >>> list(read_ahead(iter(range(5))))
     [0, 1, 2, 3, 4]
     """
-    import queue
+    return ReadAhead(frames, depth)
 
-    ahead: queue.Queue[tuple[str, Any]] = queue.Queue(max(1, depth))
-    stop = threading.Event()
 
-    def put(item: tuple[str, Any]) -> bool:
-        while not stop.is_set():
+class ReadAhead(Iterator[_Item]):
+    """The iterator :func:`read_ahead` returns."""
+
+    def __init__(self, items: Iterator[_Item], depth: int) -> None:
+        import queue
+
+        self._queue_full = queue.Full
+        self._ahead: queue.Queue[tuple[str, Any]] = queue.Queue(max(1, depth))
+        self._stop = threading.Event()
+        self._helper = threading.Thread(
+            target=self._produce, args=(items,), name="framesig-decode", daemon=True
+        )
+        self._helper.start()
+
+    def _put(self, item: tuple[str, Any]) -> bool:
+        while not self._stop.is_set():
             try:
-                ahead.put(item, timeout=0.05)
+                self._ahead.put(item, timeout=0.05)
                 return True
-            except queue.Full:
+            except self._queue_full:
                 continue
         return False
 
-    def produce() -> None:
+    def _produce(self, items: Iterator[_Item]) -> None:
         try:
-            for frame in frames:
-                if not put(("frame", frame)):
+            for item in items:
+                if not self._put(("item", item)):
                     break
             else:
-                put(("end", None))
+                self._put(("end", None))
         except BaseException as exc:  # handed to the caller, which raises it
-            put(("error", exc))
+            self._put(("error", exc))
         finally:
-            close = getattr(frames, "close", None)
+            close = getattr(items, "close", None)
             if close is not None:
                 close()
 
-    helper = threading.Thread(target=produce, name="framesig-decode", daemon=True)
-    helper.start()
-    try:
-        while True:
-            kind, item = ahead.get()
-            if kind == "frame":
-                yield item
-            elif kind == "error":
-                raise item
-            else:
-                return
-    finally:
-        stop.set()
-        helper.join()
+    def __next__(self) -> _Item:
+        if self._stop.is_set():
+            raise StopIteration
+        kind, item = self._ahead.get()
+        if kind == "item":
+            return item
+        self.close()
+        if kind == "error":
+            raise item
+        raise StopIteration
+
+    def close(self) -> None:
+        """Stop the helper and wait until it has let go of the items' source."""
+        self._stop.set()
+        self._helper.join()
+
+    def __del__(self) -> None:  # not closed by its caller: at least let the helper stop
+        stop = getattr(self, "_stop", None)
+        if stop is not None:
+            stop.set()
 
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from framesig import __version__, automaton, kernels
-from framesig.decode import Frame, FrameSource, open_source, read_ahead
+from framesig.decode import Frame, FrameSource, ReadAhead, open_source, read_ahead
 from framesig.quantize import Quantizer, QuantizeResult, choose_keyframes
 from framesig.settings import Settings
 from framesig.signature import (
@@ -203,16 +203,21 @@ def _summarize_open(
         progress(Progress(n_total, last_time, info.container_duration, elapsed))  # type: ignore[misc]
 
     cut = [False]  # set when max_frames stopped the batches before the end
-    batches = _thumbnail_batches(src.frames(), info.rotation, s.batch_size, s.max_frames, cut)
+    batches: Generator[_Batch, None, None] | ReadAhead[_Batch] = _thumbnail_batches(
+        src.frames(), info.rotation, s.batch_size, s.max_frames, cut
+    )
     if src.any_thread:
         # Decoding and thumbnails run a batch ahead on a helper thread, the features and
         # the quantizer here: both sides spend most of their time outside the GIL.
-        kernels.warm()
         batches = read_ahead(batches, depth=1)
     # Closed on every way out, before the caller closes the source: the helper thread
     # must have stopped decoding from it (an error here left it running into a closed
     # container).
     with closing(batches):
+        if src.any_thread:
+            # numba loads its machinery here, on the caller's thread (where an interrupt
+            # lands), while the helper decodes the first frames
+            kernels.warm()
         for b in batches:
             n = b.n
             feats = kernels.frame_features(b.luma[:n], b.cu[:n], b.cv[:n])

@@ -68,6 +68,26 @@ def test_cli_demo_runs_in_a_fresh_process(tmp_path):
     assert "no transition (transient)" in out.stdout
 
 
+def test_the_command_exits_with_its_code_after_a_summary(sample_flight, tmp_path):
+    """The console entry (main, then a frozen-heap exit) keeps main's exit code and output."""
+    ok = subprocess.run(
+        [sys.executable, "-m", "framesig.cli", "summarize", str(sample_flight), "--json", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["source"]["frames"] > 0
+    bad = subprocess.run(
+        [sys.executable, "-m", "framesig.cli", "summarize", str(tmp_path / "missing.mp4")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert bad.returncode == 1
+    assert "missing.mp4: no such file" in bad.stderr
+
+
 @pytest.mark.parametrize("bad", [["summarize"], ["nope"]])
 def test_cli_usage_errors_exit_2(bad):
     with pytest.raises(SystemExit) as exc:
