@@ -135,20 +135,34 @@ def _area_downsample_int(plane, out, offset, scale, row_step):  # pragma: no cov
     Each block row's sampled source rows are summed column by column into one integer row
     (a contiguous, vectorised add), then the row is cut into column blocks. Integer sums
     are exact, as are the float64 sums of integers in :func:`_area_downsample_rows`, so
-    the results are identical.
+    the results are identical. 8-bit rows are summed in 16 bits where no block can
+    overflow them: half the memory traffic of 32-bit sums, and twice the lanes.
     """
     h, w = plane.shape
+    oh = out.shape[0]
+    block_rows = (h + oh - 1) // oh + 1  # the most source rows a block row can span
+    sampled = (block_rows + row_step - 1) // row_step
+    if plane.itemsize == 1 and sampled * 255 < 65536:
+        _area_downsample_acc(plane, out, offset, scale, row_step, np.uint16)
+    else:
+        _area_downsample_acc(plane, out, offset, scale, row_step, np.uint32)
+
+
+@njit(cache=True, nogil=True)
+def _area_downsample_acc(plane, out, offset, scale, row_step, acc_type):  # pragma: no cover
+    """:func:`_area_downsample_int` with column sums of ``acc_type``."""
+    h, w = plane.shape
     oh, ow = out.shape
-    rowacc = np.empty(w, np.uint32)
+    rowacc = np.empty(w, acc_type)  # made here: the compiler knows it aliases no input
     for i in range(oh):
         r0 = i * h // oh
         r1 = max((i + 1) * h // oh, r0 + 1)
         rows = (r1 - r0 + row_step - 1) // row_step
-        for c in range(w):
-            rowacc[c] = 0
+        rowacc[:] = 0
         for r in range(r0, r1, row_step):
+            line = plane[r]
             for c in range(w):
-                rowacc[c] += plane[r, c]
+                rowacc[c] += line[c]
         for j in range(ow):
             c0 = j * w // ow
             c1 = max((j + 1) * w // ow, c0 + 1)

@@ -156,6 +156,19 @@ def test_integer_thumbnail_kernel_is_bit_identical(padded, oh, ow, row_step):
     np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("h", [255, 256, 257, 300])
+def test_integer_thumbnail_kernel_sums_tall_blocks_without_overflow(h):
+    """8-bit column sums use 16 bits only where a block's rows cannot overflow them."""
+    plane = np.full((h, 70), 255, np.uint8)
+    for row_step in (1, 2):
+        a = np.empty((1, 3), np.float32)
+        b = np.empty_like(a)
+        kernels._area_downsample_rows(plane, a, 16.0, 1 / 219, row_step)
+        kernels._area_downsample_int(plane, b, 16.0, 1 / 219, row_step)
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(b, (255 - 16) / 219, rtol=1e-6)
+
+
 def test_thumbnails_into_uses_the_same_values_for_every_plane_kind(rng):
     y = rng.integers(0, 1024, (90, 160), dtype=np.uint16)
     u = rng.integers(0, 1024, (45, 80), dtype=np.uint16)
