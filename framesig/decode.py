@@ -1135,8 +1135,9 @@ def scan_keyframes(src: FrameSource, *, threads: int = 0) -> Iterator[PacketInfo
 
     A second demuxer on ``src``'s file reads the video packets in decode order and yields
     a :class:`PacketInfo` for each. Each keyframe packet goes to one of ``threads``
-    decoders (0: one per core; at most 4), each on its own opening of the file, which
-    decode keyframes side by side: a keyframe needs no other frame. Each decoded keyframe
+    decoders (0: one per core; at most 4), which decode keyframes side by side: a
+    keyframe needs no other frame. The decoders have no demuxer of their own (an mp4's
+    demuxer holds its whole index: 8 MB for an hour of 30 fps video). Each decoded keyframe
     is yielded as a :class:`Frame` once it is ready, in keyframe order, a few packets
     after its own and always before the scan ends (its ``index`` is -1: display indices
     are the caller's to count; its time is from its own PTS, as in
@@ -1155,15 +1156,15 @@ def scan_keyframes(src: FrameSource, *, threads: int = 0) -> Iterator[PacketInfo
 
     av = src._av
     n = min(threads if threads > 0 else (os.cpu_count() or 1), 4)
-    containers: list[Any] = []
     free: queue.Queue[Any] = queue.Queue()
 
-    def open_video() -> Any:
-        container = av.open(src.path, mode="r", metadata_errors="ignore")
-        containers.append(container)
-        stream = _video_stream(container)
-        _set_up_decoder(stream.codec_context, 1, src._deblock)
-        return stream
+    def new_decoder(template: Any) -> Any:
+        cc = av.CodecContext.create(template.name, "r")
+        if template.extradata:
+            cc.extradata = template.extradata  # e.g. H.264's SPS and PPS (avcC)
+        cc.width, cc.height = template.width, template.height
+        _set_up_decoder(cc, 1, src._deblock)
+        return cc
 
     def decode_key(packet: Any) -> list[Any]:
         cc = free.get()
@@ -1177,11 +1178,13 @@ def scan_keyframes(src: FrameSource, *, threads: int = 0) -> Iterator[PacketInfo
 
     pool = ThreadPoolExecutor(n, thread_name_prefix="framesig-keyframes")
     pending: deque[Future[list[Any]]] = deque()
+    container = None
     try:
-        stream = open_video()
+        container = av.open(src.path, mode="r", metadata_errors="ignore")
+        stream = _video_stream(container)
         for _ in range(n):
-            free.put(open_video().codec_context)
-        for packet in _demux(containers[0], stream):
+            free.put(new_decoder(stream.codec_context))
+        for packet in _demux(container, stream):
             if packet.size == 0 and packet.pts is None:
                 continue  # the demuxer's flush packet: no decoder holds anything back
             yield PacketInfo(
@@ -1204,7 +1207,7 @@ def scan_keyframes(src: FrameSource, *, threads: int = 0) -> Iterator[PacketInfo
         for job in pending:
             job.cancel()
         pool.shutdown(wait=True)  # no decoder may run on a closed container
-        for container in containers:
+        if container is not None:
             container.close()
 
 

@@ -119,16 +119,22 @@ def run_fast(
         with open_source(
             source, fps=s.fps, decode_threads=s.decode_threads, deblock=s.deblock
         ) as src:
+            fsrc = None
             reason = _unsuitable_source(src)
+            if not reason:
+                fsrc = _FastSource(src, s, forced)
+                settled: list[tuple[int, int]] = []
+                try:
+                    sig = pipeline._summarize_open(fsrc, s, progress, settled)
+                except FastFallback as exc:
+                    reason = exc.reason
             if reason:
+                if fsrc is None or fsrc.pristine:
+                    # Nothing was decoded from src yet (a short first GOP, a raw stream):
+                    # exact mode reads it from here, without opening the file again.
+                    return _exact(src, s, reason, progress, report)
                 break
-            fsrc = _FastSource(src, s, forced)
-            settled: list[tuple[int, int]] = []
-            try:
-                sig = pipeline._summarize_open(fsrc, s, progress, settled)
-            except FastFallback as exc:
-                reason = exc.reason
-                break
+        assert fsrc is not None
         bad = _violations(sig, fsrc, s, settled)
         if not bad:
             report.frames = sig.source.frames
@@ -141,10 +147,22 @@ def run_fast(
         forced |= bad
         if report.rounds >= ROUNDS:
             reason = f"state changes inside skipped GOPs after {ROUNDS} rounds"
-    report.fallback = reason
-    exact = s.with_(fast_fallback=reason)
     with open_source(source, fps=s.fps, decode_threads=s.decode_threads, deblock=s.deblock) as src:
-        sig = pipeline._summarize_open(src, exact, progress)
+        return _exact(src, s, reason, progress, report)
+
+
+def _exact(
+    src: FrameSource,
+    s: Settings,
+    reason: str,
+    progress: Callable[[Any], None] | None,
+    report: FastReport,
+) -> tuple[Signature, FastReport]:
+    """Exact mode's result on ``src``, which says why fast mode fell back."""
+    from framesig import pipeline
+
+    report.fallback = reason
+    sig = pipeline._summarize_open(src, s.with_(fast_fallback=reason), progress)
     report.frames = report.decoded_frames = sig.source.frames
     return sig, report
 
@@ -214,6 +232,11 @@ class _FastSource(FrameSource):
         self._cu = np.empty((1, kernels.CHROMA, kernels.CHROMA), np.float32)
         self._cv = np.empty_like(self._cu)
         self._reader = _SpanReader(src)
+
+    @property
+    def pristine(self) -> bool:
+        """Nothing decoded from the source yet (the keyframe scan has its own demuxer)."""
+        return self._reader._it is None
 
     # -- the keyframe scan, grouped into complete GOPs
     def _complete_gops(self) -> Iterator[tuple[_Gop, _Key | None]]:

@@ -117,6 +117,23 @@ def test_fast_falls_back_where_it_cannot_claim(flight, tmp_path, kind):
     assert _exact_like(fast) == _exact_like(exact)  # the exact result, flagged
 
 
+def test_fast_falls_back_after_decoding_began(flight, monkeypatch):
+    """A reason found after GOPs were decoded from the source: exact mode on a new opening."""
+    from framesig import fast
+
+    def static(self, g, gop, nxt):  # every GOP decoded, until the third
+        if g == 2:
+            assert not self.pristine
+            raise fast.FastFallback("a late reason")
+        return False
+
+    monkeypatch.setattr(fast._FastSource, "_static", static)
+    exact = framesig.summarize(flight)
+    sig, report = run_fast(flight, framesig.Settings(fast=True))
+    assert report.fallback == sig.settings["fast_fallback"] == "a late reason"
+    assert _exact_like(sig) == _exact_like(exact)
+
+
 def test_fast_falls_back_for_arrays_and_previews(flight):
     frames = [np.full((48, 64, 3), v, np.uint8) for v in (0, 0, 0, 255, 255, 255)]
     sig = framesig.summarize(frames, fps=10, fast=True)
