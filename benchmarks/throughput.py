@@ -9,12 +9,14 @@ Files: a 1080p drone clip and a 720p one from ``../shared/data/real`` looped to 
 looped the same way, and the rotated HEVC phone clip as it is. Each tool runs as its own
 process, round robin, ``--repeats`` times; medians of whole-process wall time and peak RSS
 (see :mod:`framesig.bench`). Also: numba's cold (empty ``NUMBA_CACHE_DIR``) and warm first
-runs on a 10-frame clip, and peak RSS of a 1-minute against a long input.
+runs on a 10-frame clip, the kernels alone on one numba thread, and peak RSS of a 1-minute
+against a long input.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import platform
 import shutil
@@ -23,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,7 +49,10 @@ def looped(src: Path, seconds: float, name: str) -> Path:
 
         with av.open(str(src)) as c:
             s = c.streams.video[0]
-            dur = float(s.duration * s.time_base) if s.duration else c.duration / 1e6
+            if s.duration and s.time_base:
+                dur = float(s.duration * s.time_base)
+            else:
+                dur = (c.duration or 0) / 1e6
         loops = max(0, int(seconds / dur + 0.999) - 1)
         ffmpeg("-stream_loop", str(loops), "-i", str(src), "-map", "0:v:0", "-c", "copy", str(out))
     return out
@@ -135,10 +141,73 @@ def main() -> int:
         "",
     ]
     Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    lines += _kernel_rates({label: make() for label, make in files.items()})
+    Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
     lines += _rss_by_length(args.long_minutes)
     Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
     return 0
+
+
+def _kernel_rates(files: dict[str, Path], seconds: float = 1.0) -> list[str]:
+    """Frames/s of the kernels alone on one numba thread, in this process, on real frames.
+
+    Thumbnails take each file's full-size planes (16 frames decoded and held, so the
+    planes are not in cache, as in a run); the features take analysis-size thumbnails
+    (a batch of 256, as the pipeline's batches are), the same for every input size.
+    """
+    import numba
+
+    numba.set_num_threads(1)
+    out = [
+        "## Kernels alone (one numba thread, real frames)",
+        "",
+        "| input | planes | thumbnails frames/s | features frames/s |",
+        "|---|---|---:|---:|",
+    ]
+    for label, path in files.items():
+        planes, thumbs, features = _kernel_rates_on(path, seconds)
+        out.append(f"| {label} | {planes} | {thumbs:,.0f} | {features:,.0f} |")
+    return [*out, ""]
+
+
+def _kernel_rates_on(path: Path, seconds: float, batch: int = 256) -> tuple[str, float, float]:
+    import numpy as np
+
+    from framesig import kernels
+    from framesig.decode import open_source
+
+    def rate(step: Callable[[], object], per_call: int) -> float:
+        step()  # numba loads the kernel
+        calls, t0 = 0, time.perf_counter()
+        while (elapsed := time.perf_counter() - t0) < seconds:
+            step()
+            calls += 1
+        return calls * per_call / elapsed
+
+    with open_source(str(path)) as src:
+        frames = [
+            (f.y.copy(), f.u.copy(), f.v.copy(), kernels.plane_levels(f.bit_depth, f.full_range))
+            for f in itertools.islice(src.frames(), 16)
+            if f.u is not None and f.v is not None
+        ]
+        rotation = src.info.rotation
+    luma = np.empty((batch, kernels.THUMB, kernels.THUMB), np.float32)
+    cu = np.empty((batch, kernels.CHROMA, kernels.CHROMA), np.float32)
+    cv = np.empty_like(cu)
+    order = itertools.cycle(range(batch))
+
+    def thumbs(k: int) -> None:
+        y, u, v, levels = frames[k % len(frames)]
+        kernels.thumbnails_into(y, u, v, levels, rotation, luma[k], cu[k], cv[k])
+
+    thumbs_rate = rate(lambda: thumbs(next(order)), 1)
+    for k in range(batch):
+        thumbs(k)
+    features_rate = rate(lambda: kernels.frame_features(luma, cu, cv), batch)
+    y, u = frames[0][0], frames[0][1]
+    planes = f"{y.shape[1]}x{y.shape[0]} + 2x {u.shape[1]}x{u.shape[0]} {y.dtype}"
+    return planes, thumbs_rate, features_rate
 
 
 def _rss_by_length(long_minutes: float) -> list[str]:
