@@ -1035,10 +1035,11 @@ def read_frames_rgb(
         )
         if seekable:
             assert isinstance(src, _ContainerSource)
-            found = dict(_seek_frames(src, targets))
+            found: set[int] = set()
+            for idx, rgb in _seek_frames(src, targets):  # one full-size frame at a time
+                found.add(idx)
+                yield idx, _display(rgb, info, cv2)
             targets = [t for t in targets if t[0] not in found]
-            for idx in sorted(found):
-                yield idx, _display(found[idx], info, cv2)
         if not targets:
             return
     with open_source(source, fps=fps) as src:

@@ -123,6 +123,27 @@ def test_keyframes_read_by_seek_equal_sequential(sample_flight):
         assert np.abs(by_seek[k].astype(int) - in_order[k]).mean() < 3
 
 
+def test_keyframes_read_by_seek_are_handed_on_one_at_a_time(sample_flight, monkeypatch):
+    # Each is a full-size RGB frame: 56 held at once from a 1080p clip were 350 MB.
+    from framesig import decode
+
+    sig = framesig.summarize(sample_flight)
+    wanted = [(s.keyframe, s.keyframe_pts) for s in sig.states]
+    seeks: list[int] = []
+    seek_frames = decode._seek_frames
+
+    def counted(src, targets):  # the real seeks, counted as they finish
+        for index, rgb in seek_frames(src, targets):
+            seeks.append(index)
+            yield index, rgb
+
+    monkeypatch.setattr(decode, "_seek_frames", counted)
+    frames = read_frames_rgb(sample_flight, wanted)
+    first, _ = next(frames)
+    assert seeks == [first]
+    assert len(list(frames)) == len(wanted) - 1
+
+
 def test_import_compiles_nothing_and_loads_no_decoder():
     code = (
         "import sys, framesig; print(sorted(m for m in ('av', 'numba', 'cv2') if m in sys.modules))"
