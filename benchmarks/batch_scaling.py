@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             cmd += ["-o", str(out), "-j", str(workers), "--force", "-q"]
             walls, rss = [], []
             for _ in range(args.repeats):
-                wall, peak, status, _ = run_once(cmd)
+                wall, peak, status = run_once(cmd)[:3]
                 if status != 0:
                     raise SystemExit(f"batch -j {workers} exited {status}")
                 walls.append(wall)

@@ -36,12 +36,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = [
     "Measure",
     "TOOLS",
     "commands",
+    "Run",
     "run_once",
     "measure",
     "format_table",
@@ -91,7 +92,9 @@ def commands(
 ) -> dict[str, list[str]]:
     """The command line of each available tool for ``video`` (missing tools are left out)."""
     n = threads or os.cpu_count() or 1
-    framesig_cmd = [sys.executable, "-m", "framesig.cli", "summarize", video, "--json"]
+    # -P: the current folder is not put on sys.path (a folder named framesig or av there,
+    # such as a checkout, would be imported instead of the installed package)
+    framesig_cmd = [sys.executable, "-P", "-m", "framesig.cli", "summarize", video, "--json"]
     out: dict[str, list[str]] = {}
     ffmpeg = shutil.which("ffmpeg")
     scenedetect = _exe("scenedetect")
@@ -100,7 +103,7 @@ def commands(
             out[tool] = [ffmpeg, "-v", "error", "-nostdin", "-threads", str(n), "-i", video]
             out[tool] += ["-an", "-sn", "-dn", "-f", "null", "-"]
         elif tool == "pyav":
-            out[tool] = [sys.executable, "-c", _PYAV_DECODE, video]
+            out[tool] = [sys.executable, "-P", "-c", _PYAV_DECODE, video]
         elif tool == "exact":
             out[tool] = framesig_cmd
         elif tool == "fast":
@@ -127,8 +130,18 @@ _LAUNCHER = (
 )
 
 
-def run_once(argv: Sequence[str], timeout: float = 3600) -> tuple[float, float, int, str]:
-    """Run a command: ``(wall seconds, peak RSS MiB, exit status, stdout)``.
+class Run(NamedTuple):
+    """One run of a command."""
+
+    wall: float  # seconds
+    rss_mb: float  # peak resident set, MiB
+    status: int  # exit status (-9: killed at the timeout)
+    stdout: str
+    stderr: str  # its last lines (a failed run's reason)
+
+
+def run_once(argv: Sequence[str], timeout: float = 3600) -> Run:
+    """Run a command: its wall time, peak RSS, exit status and output.
 
     The peak RSS is the command's own (``wait4`` in a small launcher, see ``_LAUNCHER``),
     so runs do not mix and the caller's size does not show. A command that outlives
@@ -137,14 +150,18 @@ def run_once(argv: Sequence[str], timeout: float = 3600) -> tuple[float, float, 
     import signal
     import tempfile
 
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryDirectory() as tmp:
+    with (
+        tempfile.TemporaryFile("w+") as out,
+        tempfile.TemporaryFile("w+") as err,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         report = Path(tmp) / "rusage"
         launcher = [sys.executable, "-S", "-c", _LAUNCHER, str(report), *argv]
         started = time.perf_counter()
         proc = subprocess.Popen(
             launcher,
             stdout=out,
-            stderr=subprocess.DEVNULL,
+            stderr=err,
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # a timeout kills the command with its launcher
         )
@@ -159,8 +176,9 @@ def run_once(argv: Sequence[str], timeout: float = 3600) -> tuple[float, float, 
         except (OSError, ValueError):  # killed before the launcher could write
             maxrss_kib, status = 0, -9
         out.seek(0)
-        text = out.read()
-    return wall, maxrss_kib / 1024.0, status, text
+        err.seek(0)
+        tail = "\n".join(err.read().strip().splitlines()[-3:])
+        return Run(wall, maxrss_kib / 1024.0, status, out.read(), tail)
 
 
 def count_frames(video: str) -> int:
@@ -214,9 +232,12 @@ def measure(
     outputs: dict[str, str] = {}
     for r in range(repeats):
         for tool, argv in cmds.items():
-            wall, mb, rc, out = run_once(argv, timeout)
+            wall, mb, rc, out, err = run_once(argv, timeout)
             if rc != 0:
-                errors[tool] = f"exit status {rc}"
+                last = err.splitlines()[-1] if err else ""
+                errors[tool] = f"exit status {rc}" + (f": {last}" if last else "")
+                if log is not None:
+                    log(f"  {tool:16s} run {r + 1}: failed, {errors[tool]}")
                 continue
             walls[tool].append(wall)
             rss[tool].append(mb)
@@ -247,7 +268,8 @@ def format_table(rows: Sequence[Measure]) -> str:
     lines = ["| tool | wall s | frames/s | x limit | peak RSS MB |", "|---|---:|---:|---:|---:|"]
     for m in rows:
         if m.error and not m.runs:
-            lines.append(f"| {m.tool} | failed: {m.error} | | | |")
+            reason = m.error.replace("|", "/")  # a table cell
+            lines.append(f"| {m.tool} | failed: {reason} | | | |")
             continue
         ratio = f"{m.fps / limit:.2f}" if limit > 0 else "-"
         lines.append(f"| {m.tool} | {m.wall:.2f} | {m.fps:.1f} | {ratio} | {m.rss_mb:.0f} |")
@@ -263,13 +285,23 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if args.repeats < 1:
         raise SystemExit("framesig bench: error: --repeats must be >= 1")
     tools = [t for t in TOOLS if args.peers or t not in PEERS]
+    left_out = [t for t in tools if t not in commands(video, tools=tools)]
+    if left_out:
+        print(
+            f"framesig bench: {', '.join(left_out)} not installed, left out "
+            "(PySceneDetect: pip install 'framesig[peers]')",
+            file=sys.stderr,
+        )
     print(f"{video}: {count_frames(video)} frames, {os.cpu_count()} cores, {args.repeats} runs")
     log = (lambda line: print(line, file=sys.stderr)) if args.verbose else None
     rows, check = measure(video, repeats=args.repeats, tools=tools, threads=args.threads, log=log)
     print(format_table(rows))
     if check:
         print(check)
-    return 0
+    failed = [m for m in rows if m.error]
+    for m in failed:
+        print(f"framesig bench: {m.tool} failed: {m.error}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def add_bench_parser(subparsers: Any) -> None:

@@ -62,3 +62,38 @@ def test_bench_cli(clip, capsys):
     assert "75 frames" in out and "| exact |" in out and "| pyav |" in out
     assert "detect-content" not in out
     assert main(["bench", "/no/such/file.mp4"]) == 1
+
+
+def test_framesig_runs_are_not_shadowed_by_a_folder_named_framesig(clip, tmp_path, monkeypatch):
+    # e.g. bench run beside a checkout: python -m would import the folder, not the package
+    (tmp_path / "framesig").mkdir()
+    monkeypatch.chdir(tmp_path)
+    for tool in ("pyav", "exact"):
+        run = bench.run_once(bench.commands(clip, tools=(tool,))[tool])
+        assert run.status == 0, run.stderr
+
+
+def test_a_failed_tool_gives_its_reason_and_exit_status_1(clip, tmp_path, monkeypatch, capsys):
+    from framesig.cli import main
+
+    broken = tmp_path / "framesig"
+    broken.mkdir()
+    (broken / "__init__.py").write_text("raise ImportError('broken | on purpose')\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))  # the runs import this one, not ours
+    assert main(["bench", clip, "-n", "1", "--no-peers"]) == 1
+    captured = capsys.readouterr()
+    assert "| exact | failed: exit status 1: ImportError: broken / on purpose | | | |" in (
+        captured.out
+    )
+    assert "| ffmpeg | " in captured.out and "| pyav | " in captured.out  # the others ran
+    assert "framesig bench: fast failed: exit status 1: ImportError" in captured.err
+
+
+def test_peers_not_installed_are_named_as_left_out(clip, monkeypatch, capsys):
+    from framesig.cli import main
+
+    monkeypatch.setattr(bench, "_exe", lambda name: None)  # no scenedetect anywhere
+    assert main(["bench", clip, "-n", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "detect-content, detect-adaptive not installed, left out" in captured.err
+    assert "detect-content" not in captured.out
