@@ -116,6 +116,9 @@ def _summarize_one(path: str, out: str | None, args: argparse.Namespace) -> fram
     finally:
         bar.done()
     wall = time.perf_counter() - started
+    fallback = sig.settings.get("fast_fallback")
+    if fallback and not args.quiet:
+        print(f"framesig: --fast fell back to exact mode: {fallback}", file=sys.stderr)
     if out:
         from framesig.outputs import write_keyframes
 

@@ -73,6 +73,18 @@ def test_fast_through_the_public_api_and_cli(flight, capsys):
     assert out.symbols == sig.symbols and out.settings["fast"] is True
 
 
+def test_the_cli_says_when_fast_mode_fell_back(capsys):
+    from framesig.cli import main
+
+    path = str(real_clip("drone_gopro_karma_coast_cliffs_480p30.mp4"))  # 8-frame GOPs
+    assert main(["summarize", path, "--fast", "--json"]) == 0
+    captured = capsys.readouterr()
+    reason = framesig.Signature.from_json(captured.out).settings["fast_fallback"]
+    assert reason and f"framesig: --fast fell back to exact mode: {reason}" in captured.err
+    assert main(["summarize", path, "--fast", "-q"]) == 0
+    assert capsys.readouterr().err == ""
+
+
 def test_fast_equals_exact_on_a_real_hover_clip():
     path = real_clip("drone_nadir_soccer_pitch_hover_60fps_bbox_overlay.mp4")
     exact = framesig.summarize(path)
