@@ -558,7 +558,13 @@ def features_at(
     """``(pHash, histogram)`` of the frames shown at each of ``times``, in one decode.
 
     The frame shown at ``t`` is the last one starting at or before ``t`` (the first frame
-    for an earlier ``t``, the last for a later one).
+    for an earlier ``t``). A ``t`` after the end of the last frame is an error, not that
+    frame: nothing is shown then.
+
+    Raises
+    ------
+    FramesigError
+        A time is past the end of the video (the message gives the end).
     """
     from framesig.decode import open_source
 
@@ -575,6 +581,13 @@ def features_at(
                 break
             last = 1 - last if last >= 0 else 0
             bufs[last].fill(frame, src.info.rotation)
+        if pending:  # past the last frame's start: it is shown until its end
+            end = src.stats.end_time
+            late = max(times[k] for k in pending)
+            if late > end + 1e-6:
+                raise FramesigError(
+                    os.fspath(video), f"{late:g} s is past the end of the video ({end:.3f} s)"
+                )
         for k in pending:
             out[k] = bufs[last].features()
     if any(o is None for o in out):  # pragma: no cover - open_source raises on no frame

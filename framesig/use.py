@@ -15,8 +15,8 @@ is any of:
 A *view* for ``find`` is an image file, or a frame of a video written ``VIDEO@TIME``:
 ``flight.mp4@12.5`` is the frame shown at 12.5 s, ``flight.mp4@1:02.5`` at 62.5 s
 (``H:MM:SS.fff`` works too). The part after the last ``@`` is the time; a file whose name
-really holds an ``@`` is taken as it is when it exists. A time past the end takes the last
-frame.
+really holds an ``@`` is taken as it is when it exists. A time past the end of the video is
+an error.
 
 Examples
 --------

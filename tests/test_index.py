@@ -120,6 +120,22 @@ def _frame_rgb(video, time):
     raise AssertionError("no frame")
 
 
+def test_the_frame_at_a_time_is_shown_until_the_video_ends(flights):
+    from framesig.decode import open_source
+    from framesig.errors import FramesigError
+
+    video = flights[0].video
+    with open_source(video) as src:
+        *_, last = src.frames()
+        last_time = last.time
+        end = src.stats.end_time
+    assert end > last_time
+    at_last, at_end = features_at(video, [last_time, end])
+    assert at_last[0] == at_end[0] and np.array_equal(at_last[1], at_end[1])
+    with pytest.raises(FramesigError, match="past the end of the video"):
+        features_at(video, [1.0, end + 0.1])
+
+
 def test_find_returns_the_right_flights_and_times(flights, index):
     """A frame from each hover finds its own flight first, at a range holding its time, and
     every flight that hovered at that place; flights that never went there are absent."""
