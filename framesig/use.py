@@ -134,8 +134,25 @@ def load_flight(path: str | os.PathLike[str]) -> Flight:
     if sig_file.suffix.lower() == ".json" and sig_file.is_file():
         sig = _read_signature(sig_file)
         return Flight(sig, sig_file, source_video(sig, sig_file))
+    if p.is_dir():
+        _check_image_folder(p)
     sig = framesig.summarize(p)
     return Flight(sig, None, p)
+
+
+def _check_image_folder(folder: Path) -> None:
+    """A folder that is no flight: say what it holds instead (images make one)."""
+    from framesig.decode import IMAGE_EXTENSIONS
+
+    entries = sorted(folder.iterdir())
+    if any(e.suffix.lower() in IMAGE_EXTENSIONS and e.is_file() for e in entries):
+        return
+    inner = [e.name for e in entries if (e / "signature.json").is_file()]
+    cause = "no signature.json and no images in it"
+    if inner:
+        names = ", ".join(inner[:3]) + (", ..." if len(inner) > 3 else "")
+        cause += f"; its subfolders hold {len(inner)} flights ({names}): name one"
+    raise OpenError(str(folder), cause)
 
 
 def load_flights(paths: list[str]) -> list[Flight]:

@@ -244,6 +244,9 @@ def test_errors_and_exit_codes(flights, sigdir, tmp_path, capsys):
     assert code == 1 and "none.png: no such file" in err
     code, _, err = run(capsys, "find", f"{video}@1", "--in", str(tmp_path / "nothing"))
     assert code == 1 and "nothing" in err
+    code, _, err = run(capsys, "compare", str(sigdir), str(sigdir / "east-a"))
+    assert code == 1 and f"{sigdir}: no signature.json and no images in it; its subfolders" in err
+    assert "east-a" in err and ": name one" in err
     code, _, err = run(capsys, "find", f"{video}@1:00:00", "--in", str(sigdir))
     assert code == 1 and f"{video}: 3600 s is past the end of the video (" in err
     bad = tmp_path / "bad.json"
