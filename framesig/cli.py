@@ -27,10 +27,13 @@ class _ProgressBar:
         self.last = 0.0
         self.shown = False
         self.latest: Any = None
+        self.first: Any = None
         self.tty = sys.stderr.isatty()
 
     def __call__(self, p: Any, *, final: bool = False) -> None:
         self.latest = p
+        if self.first is None:
+            self.first = p
         if not self.enabled or p.elapsed < 1.0:
             return
         now = time.monotonic()
@@ -41,7 +44,7 @@ class _ProgressBar:
         if p.duration > 0:
             # the last frame starts one frame before the end: the finished run reads 100%
             share = 1.0 if final else min(p.time / p.duration, 1.0)
-            eta = (p.elapsed / share - p.elapsed) if share > 0 else 0.0
+            eta = self._eta(p, share)
             bar = "#" * int(share * 30)
             line = f"[{bar:<30}] {share:6.1%} {p.frames} frames {rate:6.0f} fps ETA {eta:4.0f}s"
         else:
@@ -49,6 +52,14 @@ class _ProgressBar:
         sys.stderr.write(("\r" if self.tty else "") + line + ("" if self.tty else "\n"))
         sys.stderr.flush()
         self.shown = True
+
+    def _eta(self, p: Any, share: float) -> float:
+        """Seconds left, at the pace since the first report: the time before it (numba
+        loading, or compiling on a first run) is not spent again."""
+        f = self.first
+        if p.elapsed - f.elapsed >= 0.5 and p.time > f.time:
+            return max(p.duration - p.time, 0.0) * (p.elapsed - f.elapsed) / (p.time - f.time)
+        return (p.elapsed / share - p.elapsed) if share > 0 else 0.0
 
     def done(self) -> None:
         if self.shown and self.latest is not None:

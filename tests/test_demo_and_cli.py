@@ -103,3 +103,15 @@ def test_the_command_line_is_built_without_numba():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_progress_eta_leaves_out_the_time_before_the_first_batch(capsys):
+    from framesig.cli import _ProgressBar
+    from framesig.pipeline import Progress
+
+    bar = _ProgressBar(enabled=True)
+    bar(Progress(64, 2.0, 100.0, 10.0))  # a first run: 10 s compiling before 2 s of video
+    bar.last = float("-inf")  # the display is not due yet: make it so
+    bar(Progress(640, 20.0, 100.0, 13.0))  # then 18 s of video in 3 s
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "20.0%" in line and "ETA   13s" in line  # 80 s left at 6 s of video a second
