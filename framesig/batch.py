@@ -102,6 +102,7 @@ def expand_inputs(
         one image-sequence flight), ``@list.txt`` (one input per line; ``#`` comments;
         relative paths are relative to the list), or a glob pattern (``**`` allowed).
         A path that does not exist and is no pattern is kept: it is recorded as failed.
+        So is a folder that cannot be listed.
     recursive : bool
         Search folders' subfolders too.
 
@@ -133,7 +134,11 @@ def expand_inputs(
             out.append(full)
 
     def walk(folder: str) -> None:
-        names = sorted(os.listdir(folder))
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            add(folder)  # recorded as failed, with the reason, when it is summarized
+            return
         videos = [n for n in names if Path(n).suffix.lower() in VIDEO_EXTENSIONS]
         subdirs = [n for n in names if os.path.isdir(os.path.join(folder, n))]
         if (
@@ -221,6 +226,11 @@ def content_hash(path: str | os.PathLike[str]) -> str:
 
 
 def _hash_file(path: str, h: Any) -> None:
+    import errno
+    import stat
+
+    if not stat.S_ISREG(os.stat(path).st_mode):  # a named pipe would block the read for ever
+        raise OSError(errno.EINVAL, "not a regular file", path)
     with open(path, "rb") as f:
         buf = bytearray(_CHUNK)
         view = memoryview(buf)
@@ -1056,6 +1066,13 @@ def _settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
+    for item in args.inputs:  # a mistyped pattern would otherwise go unseen among the rest
+        if (
+            glob.has_magic(item)
+            and not os.path.exists(item)
+            and not glob.glob(item, recursive=True)
+        ):
+            print(f"framesig batch: {item} matches no file", file=sys.stderr)
     paths = expand_inputs(args.inputs, recursive=args.recursive)
     if not paths:
         print("framesig: error: no inputs found", file=sys.stderr)

@@ -814,15 +814,27 @@ class _ImageFolderSource(FrameSource):
         self._cv2 = cv2
         self.path = path
         self.stats = DecodeStats()
+        try:
+            entries = os.listdir(path)
+        except OSError as exc:
+            raise OpenError(path, f"cannot list the folder ({exc.strerror or exc})") from None
         names = [
             n
-            for n in os.listdir(path)
+            for n in entries
             if Path(n).suffix.lower() in IMAGE_EXTENSIONS and not n.startswith(".")
         ]
         if not names:
             raise OpenError(path, "is a folder with no images in it")
         self._files = [os.path.join(path, n) for n in sorted(names, key=_natural_key)]
-        first = self._read(self._files[0])
+        first = None
+        for file in self._files:  # the first image that reads gives the size (frames()
+            try:  # skips and counts the ones before it, as it does later bad ones)
+                first = self._read(file)
+                break
+            except OpenError:
+                continue
+        if first is None:
+            raise EmptyVideoError(path, "no image in the folder could be read")
         h, w = first.shape[:2]
         tb = Fraction(1, 1) / Fraction(fps).limit_denominator(100000)
         self.info = VideoInfo(
@@ -985,7 +997,9 @@ def open_source(
         raise SettingsError(str(source), f"fps must be positive, got {fps!r}")
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
-        if os.path.isdir(path):
+        if isinstance(path, bytes):
+            path = os.fsdecode(path)
+        if os.path.isdir(_checked_path(path)):
             return _ImageFolderSource(path, fps_value)
         return _ContainerSource(path, decode_threads, fps_value, deblock)
     if isinstance(source, np.ndarray) and source.ndim in (2, 3) and source.dtype != object:
@@ -993,6 +1007,28 @@ def open_source(
     if isinstance(source, Iterable):
         return _ArraySource(source, fps_value, "<frames>")
     raise FramesigError(repr(source)[:80], "not a path, a folder or an iterable of frames")
+
+
+def _checked_path(path: str) -> str:
+    """``path`` when it names a regular file or a folder that can be read; else OpenError.
+
+    A named pipe or a device would be read for ever (or block with no writer), and a
+    path that cannot be searched raises PermissionError from ``os.stat``.
+    """
+    import stat
+
+    if not path:
+        raise OpenError(path, "an empty path")
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise OpenError(path, "no such file") from None
+    except OSError as exc:  # EACCES on a folder above it, ENOTDIR, ELOOP, ENAMETOOLONG
+        raise OpenError(path, f"cannot read it ({exc.strerror or exc})") from None
+    if not stat.S_ISDIR(mode) and not stat.S_ISREG(mode):
+        kind = "a named pipe" if stat.S_ISFIFO(mode) else "a device or socket"
+        raise OpenError(path, f"not a regular file ({kind})")
+    return path
 
 
 def read_frames_rgb(

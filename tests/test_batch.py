@@ -348,6 +348,25 @@ def test_inputs_folders_lists_globs_and_missing(tmp_path, mixed_folder):
     assert (missing.status, missing.error_type, missing.content_hash) == ("error", "OpenError", "")
 
 
+def test_a_named_pipe_is_recorded_as_failed_and_an_empty_pattern_is_named(
+    tmp_path, mixed_folder, capsys
+):
+    import os
+
+    fifo = tmp_path / "pipe.mp4"
+    os.mkfifo(fifo)  # no writer: reading it would block for ever
+    pattern = str(tmp_path / "nomatch*.mp4")
+    good = str(mixed_folder / "good_a.mp4")
+    argv = ["batch", str(fifo), good, pattern, "-o", str(tmp_path / "out"), "-j", "1", "-q"]
+    assert main(argv) == 1
+    assert f"framesig batch: {pattern} matches no file" in capsys.readouterr().err
+    report = run_batch([str(fifo), good], tmp_path / "out", workers=1)
+    by_name = {Path(f.path).name: f for f in report.files}
+    assert by_name["good_a.mp4"].status == "ok"
+    assert by_name["pipe.mp4"].status == "error"
+    assert "not a regular file" in str(by_name["pipe.mp4"].error)
+
+
 def test_cli_batch_usage_and_lock(tmp_path, mixed_folder, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["batch", str(mixed_folder)])  # -o is required

@@ -19,6 +19,22 @@ def test_missing_file(tmp_path):
     assert "nope.mp4" in str(err.value)
 
 
+def test_paths_that_are_no_file_to_read(tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe.mp4"
+    os.mkfifo(fifo)  # no writer: opening it to read would block for ever
+    with pytest.raises(framesig.OpenError, match=r"pipe.mp4: not a regular file \(a named pipe\)"):
+        framesig.summarize(fifo)
+    with pytest.raises(framesig.OpenError, match="not a regular file"):
+        framesig.summarize("/dev/zero")
+    (tmp_path / "afile").write_bytes(b"x")
+    with pytest.raises(framesig.OpenError, match=r"afile/v.mp4: cannot read it \(Not a directory"):
+        framesig.summarize(tmp_path / "afile" / "v.mp4")
+    with pytest.raises(framesig.OpenError, match="an empty path"):
+        framesig.summarize("")  # not the current folder
+
+
 def test_empty_file(tmp_path):
     p = tmp_path / "empty.mp4"
     p.write_bytes(b"")
@@ -54,6 +70,21 @@ def test_image_folder_natural_order(tmp_path):
     with open_source(tmp_path, fps=10) as src:
         means = [float(f.y.mean()) for f in src.frames()]
     assert means == sorted(means)
+
+
+def test_image_folder_with_a_bad_first_image_skips_it_as_any_other(tmp_path):
+    import cv2
+
+    (tmp_path / "f1.png").write_bytes(b"")  # cut off before its first byte
+    for i in (2, 3, 4):
+        cv2.imwrite(str(tmp_path / f"f{i}.png"), np.full((40, 60, 3), i * 20, np.uint8))
+    with open_source(tmp_path, fps=10) as src:
+        assert [f.index for f in src.frames()] == [0, 1, 2]
+        assert src.stats.skipped_packets == 1 and "f1.png" in src.stats.decode_errors[0]
+    for i in (2, 3, 4):
+        (tmp_path / f"f{i}.png").write_bytes(b"not a picture")
+    with pytest.raises(framesig.EmptyVideoError, match="no image in the folder could be read"):
+        open_source(tmp_path, fps=10)
 
 
 def test_array_source_checks_shapes():
