@@ -61,9 +61,13 @@ class _ProgressBar:
             return max(p.duration - p.time, 0.0) * (p.elapsed - f.elapsed) / (p.time - f.time)
         return (p.elapsed / share - p.elapsed) if share > 0 else 0.0
 
-    def done(self) -> None:
+    def done(self, finished: bool = True) -> None:
+        """End the line: at 100% when the run finished, else where it stopped."""
         if self.shown and self.latest is not None:
-            self(self.latest, final=True)
+            if finished:
+                self(self.latest, final=True)
+            elif self.tty:
+                sys.stderr.write(" (stopped)")
         if self.shown and self.tty:
             sys.stderr.write("\n")
 
@@ -120,12 +124,16 @@ def _describe(sig: framesig.Signature, wall: float) -> str:
 
 def _summarize_one(path: str, out: str | None, args: argparse.Namespace) -> framesig.Signature:
     settings = _settings_from_args(args)
+    if out:
+        Path(out).mkdir(parents=True, exist_ok=True)  # a bad output fails now, not after decoding
     bar = _ProgressBar(enabled=not args.quiet)
     started = time.perf_counter()
     try:
         sig = framesig.summarize(path, settings, progress=bar)
-    finally:
-        bar.done()
+    except BaseException:
+        bar.done(finished=False)
+        raise
+    bar.done()
     wall = time.perf_counter() - started
     fallback = sig.settings.get("fast_fallback")
     if fallback and not args.quiet:
@@ -134,7 +142,6 @@ def _summarize_one(path: str, out: str | None, args: argparse.Namespace) -> fram
         from framesig.outputs import write_keyframes
 
         target = Path(out)
-        target.mkdir(parents=True, exist_ok=True)
         sig.save(target / "signature.json")
         write_keyframes(sig, path, target)
     if args.json:
@@ -282,12 +289,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo" and args.out is None:
         args.out = "framesig-demo"
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # a closed pipe or a full disk shows here, where it is handled
+        return code
     except FramesigError as exc:
         print(f"framesig: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # e.g. `framesig summarize X --json | head`: the reader left
+        _quiet_stdout()
+        return 1
+    except OSError as exc:  # an output that cannot be written (a full disk, a file in the way)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"framesig: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null: the flush at exit would fail on the closed pipe again."""
+    import os
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # not a real file (a test's capture)
+        pass
 
 
 def console() -> None:

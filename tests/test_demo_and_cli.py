@@ -115,3 +115,25 @@ def test_the_progress_eta_leaves_out_the_time_before_the_first_batch(capsys):
     bar(Progress(640, 20.0, 100.0, 13.0))  # then 18 s of video in 3 s
     line = capsys.readouterr().err.strip().splitlines()[-1]
     assert "20.0%" in line and "ETA   13s" in line  # 80 s left at 6 s of video a second
+
+
+def test_outputs_that_cannot_be_written_are_errors_not_tracebacks(sample_flight, tmp_path):
+    cmd = [sys.executable, "-m", "framesig.cli", "summarize", str(sample_flight)]
+    blocker = tmp_path / "afile"
+    blocker.write_text("in the way")
+    bad_out = subprocess.run([*cmd, "-o", str(blocker)], capture_output=True, text=True)
+    assert bad_out.returncode == 1 and "Traceback" not in bad_out.stderr
+    assert f"framesig: error: {blocker}: File exists" in bad_out.stderr
+    with open("/dev/full", "w") as full:  # every write: no space left on the device
+        no_space = subprocess.run(
+            [*cmd, "--json", "-q"], stdout=full, stderr=subprocess.PIPE, text=True
+        )
+    assert no_space.returncode == 1 and "Traceback" not in no_space.stderr
+    assert "No space left on device" in no_space.stderr
+    reader = subprocess.Popen(
+        [*cmd, "--json", "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert reader.stdout is not None
+    reader.stdout.close()  # the reader leaves before the signature is written
+    _, err = reader.communicate()
+    assert reader.returncode == 1 and "Traceback" not in err and "Exception" not in err
