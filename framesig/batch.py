@@ -248,12 +248,15 @@ def _stat(path: str) -> tuple[int, int] | None:
     if not os.path.isdir(path):
         return st.st_size, st.st_mtime_ns
     size, mtime = 0, st.st_mtime_ns
-    with os.scandir(path) as entries:
-        for e in entries:
-            with contextlib.suppress(OSError):
-                est = e.stat()
-                size += est.st_size
-                mtime = max(mtime, est.st_mtime_ns)
+    try:
+        with os.scandir(path) as entries:
+            for e in entries:
+                with contextlib.suppress(OSError):
+                    est = e.stat()
+                    size += est.st_size
+                    mtime = max(mtime, est.st_mtime_ns)
+    except OSError:  # it cannot be listed: its own stat is all there is (it will fail)
+        pass
     return size, mtime
 
 

@@ -367,6 +367,30 @@ def test_a_named_pipe_is_recorded_as_failed_and_an_empty_pattern_is_named(
     assert "not a regular file" in str(by_name["pipe.mp4"].error)
 
 
+def test_a_folder_that_cannot_be_listed_is_recorded_and_the_rest_done(tmp_path, mixed_folder):
+    folder = tmp_path / "in"
+    for sub in ("locked", "ok"):
+        (folder / sub).mkdir(parents=True)
+        shutil.copy(mixed_folder / "good_a.mp4", folder / sub / f"{sub}.mp4")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "framesig.cli", "batch", str(folder), "-r", "-o", str(out)]
+    if os.geteuid() == 0:  # root reads any folder: run without that power
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv to drop CAP_DAC_OVERRIDE")
+        drop = "-dac_override,-dac_read_search"
+        cmd = [setpriv, "--bounding-set", drop, "--inh-caps", drop, *cmd]
+    (folder / "locked").chmod(0)
+    try:
+        run = subprocess.run([*cmd, "-j", "1", "-q"], capture_output=True, text=True, timeout=300)
+    finally:
+        (folder / "locked").chmod(0o755)
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    rows = {Path(r["path"]).name: r for r in _rows(out / "framesig.db")}
+    assert rows["ok.mp4"]["status"] == "ok"
+    assert rows["locked"]["status"] == "error" and "Permission denied" in rows["locked"]["error"]
+
+
 def test_cli_batch_usage_and_lock(tmp_path, mixed_folder, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["batch", str(mixed_folder)])  # -o is required
