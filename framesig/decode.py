@@ -1018,7 +1018,7 @@ def _checked_path(path: str) -> str:
     import stat
 
     if not path:
-        raise OpenError(path, "an empty path")
+        raise OpenError('""', "an empty path")
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
