@@ -27,6 +27,11 @@ Where fast mode cannot claim exact mode's result, and falls back:
   drops, corrupt packets, and a stream that does not start with a keyframe;
 - any decode error, or a decoded GOP whose frames do not match its packets.
 
+Damage that the demuxer does not flag, inside a GOP that fast mode skips, goes unseen:
+exact mode drops the frames it cannot decode (``source.skipped_packets``) and numbers the
+rest on, so its later frame numbers are lower by as many, while fast mode counts the frames
+as the file lists them. States and times agree.
+
 Examples
 --------
 >>> import numpy as np, framesig
@@ -424,7 +429,7 @@ class _FastSource(FrameSource):
                 last_pts = pts[-1]
                 last_duration = gop.durations.get(last_pts)
         except av.error.FFmpegError as exc:
-            raise FastFallback(f"decode error: {exc}") from exc
+            raise FastFallback(f"decode error: {exc.strerror or exc}") from exc
         self.stats.frames = index
         self.stats.end_pts, self.stats.end_time = stream_end(self.src, last_pts, last_duration)
         nominal = self.info.nominal_frames

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from conftest import ffmpeg, real_clip
@@ -127,6 +129,25 @@ def test_fast_falls_back_where_it_cannot_claim(flight, tmp_path, kind):
     assert why in report.fallback and why in fast.settings["fast_fallback"]
     assert fast.settings["fast"] is True
     assert _exact_like(fast) == _exact_like(exact)  # the exact result, flagged
+
+
+@pytest.mark.parametrize("where", [0.2, 0.35, 0.5, 0.8])
+def test_fast_on_damaged_packets_equals_exact_or_says_why_plainly(flight, tmp_path, where):
+    data = bytearray(Path(flight).read_bytes())
+    at = int(len(data) * where)
+    noise = np.random.default_rng(7).integers(0, 256, 1024, dtype=np.uint8)
+    data[at : at + 1024] = noise.tobytes()
+    path = tmp_path / "damaged.mp4"
+    path.write_bytes(bytes(data))
+    exact = framesig.summarize(path)
+    fast, report = run_fast(path, framesig.Settings(fast=True))
+    assert exact.source.skipped_packets > 0  # the damage was seen
+    assert fast.symbols == exact.symbols
+    # the same times; frame numbers only where fast mode saw the damage too (see fast.py)
+    assert [t.time for t in fast.transitions] == [t.time for t in exact.transitions]
+    if report.fallback or fast.source.skipped_packets == exact.source.skipped_packets:
+        assert [t.frame for t in fast.transitions] == [t.frame for t in exact.transitions]
+    assert "Errno" not in report.fallback and "avcodec" not in report.fallback
 
 
 def test_fast_falls_back_after_decoding_began(flight, monkeypatch):
