@@ -368,12 +368,7 @@ class _ContainerSource(FrameSource):
         self.stats = DecodeStats()
         self._container: Any = None
         self._first_rotation = 0
-        p = Path(path)
-        if not p.exists():
-            raise OpenError(path, "no such file")
-        if p.is_dir():
-            raise OpenError(path, "is a folder with no images in it")
-        size = p.stat().st_size
+        size = os.stat(path).st_size  # a regular file: open_source checked (_checked_path)
         if size == 0:
             raise EmptyVideoError(path, "the file is empty (0 bytes)")
         self._file_size = size
@@ -1010,7 +1005,7 @@ def open_source(
 
 
 def _checked_path(path: str) -> str:
-    """``path`` when it names a regular file or a folder that can be read; else OpenError.
+    """``path`` when it names a regular file or a folder; else OpenError.
 
     A named pipe or a device would be read for ever (or block with no writer), and a
     path that cannot be searched raises PermissionError from ``os.stat``.
