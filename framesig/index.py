@@ -50,6 +50,7 @@ import numpy as np
 from numba import njit
 
 from framesig.errors import FramesigError, OpenError, SettingsError
+from framesig.files import write_atomically
 from framesig.kernels import C_BINS, HIST_BINS, Y_BINS, _hamming
 from framesig.limits import MAX_HASH, MAX_HIST  # re-exported: part of this module's API
 from framesig.signature import Signature
@@ -448,14 +449,15 @@ class FlightIndex:
             "version": FORMAT_VERSION,
             "flights": [vars(f) for f in self.flights],
         }
-        target = Path(path)
-        tmp = target.with_name(f".{target.name}.tmp{os.getpid()}.npz")
         keep = {k: v for k, v in arrays.items() if not k.startswith(("order", "sorted"))}
         meta_bytes = np.frombuffer(json.dumps(meta).encode("utf-8"), np.uint8)
-        with open(tmp, "wb") as fh:
-            save_npz: Any = np.savez_compressed  # its stubs mistake ** for allow_pickle
-            save_npz(fh, meta=meta_bytes, **keep)
-        os.replace(tmp, target)
+
+        def write(file: Path) -> None:
+            with open(file, "wb") as fh:
+                save_npz: Any = np.savez_compressed  # its stubs mistake ** for allow_pickle
+                save_npz(fh, meta=meta_bytes, **keep)
+
+        write_atomically(path, write, ".npz")
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> FlightIndex:

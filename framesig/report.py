@@ -35,6 +35,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from framesig.files import write_atomically
 from framesig.signature import Signature
 
 if TYPE_CHECKING:
@@ -605,7 +606,5 @@ def write_report(
     """
     target = Path(path)
     page = render_html(sig, anomalies=anomalies, keyframes=keyframes, patrols=patrols, title=title)
-    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, target)
+    write_atomically(target, lambda file: file.write_text(page, encoding="utf-8"))
     return target

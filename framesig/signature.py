@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from framesig import automaton
+from framesig.files import write_atomically
 from framesig.values import ImageHash
 
 __all__ = [
@@ -268,10 +269,8 @@ class Signature:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the signature as JSON, atomically (a temp file renamed into place)."""
-        target = Path(path)
-        tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
-        tmp.write_text(self.to_json(indent=1), encoding="utf-8")
-        os.replace(tmp, target)
+        text = self.to_json(indent=1)
+        write_atomically(path, lambda file: file.write_text(text, encoding="utf-8"))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Signature:

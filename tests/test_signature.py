@@ -128,3 +128,35 @@ def test_frames_from_the_callers_iterable_stay_on_the_callers_thread():
 
     sig = framesig.summarize(frames(), fps=25)
     assert sig.source.frames == 150 and len(sig.states) == 2
+
+
+def test_result_files_are_written_whole_and_never_replace_what_is_no_file(tmp_path):
+    import os
+
+    from framesig.errors import OpenError
+    from framesig.files import write_atomically
+
+    sig = framesig.summarize([np.zeros((64, 64, 3), np.uint8)] * 5, fps=10)
+    with pytest.raises(OpenError, match="is a folder"):
+        sig.save(tmp_path)
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # a reader, so the write can open
+    try:
+        sig.save(fifo)  # written through the pipe, which stays a pipe
+        got = b""
+        while chunk := os.read(reader, 1 << 16):
+            got += chunk
+    finally:
+        os.close(reader)
+    assert fifo.is_fifo() and framesig.Signature.from_json(got.decode()) == sig
+
+    def fails(file):
+        file.write_text("half")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space"):
+        write_atomically(tmp_path / "out.json", fails)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe.json"]  # no temp file left
+    with pytest.raises(OpenError, match="not a file name"):
+        write_atomically("", fails)
