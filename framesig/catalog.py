@@ -434,8 +434,8 @@ class Catalog:
                 self._db.execute("PRAGMA journal_mode = WAL")
                 self._db.execute("PRAGMA synchronous = FULL")
                 self._migrate()
-            else:
-                self._check_version()
+            elif self._check_version() == 0:  # an empty file, or another program's tables
+                raise CatalogError(self.path, "not a framesig catalogue (no schema version)")
         except sqlite3.DatabaseError as exc:
             raise CatalogError(self.path, f"not a usable SQLite catalogue ({exc})") from None
 
@@ -649,7 +649,12 @@ class Catalog:
         from framesig.signature import Signature
 
         row = self._db.execute("SELECT signature FROM flights WHERE id = ?", (fid,)).fetchone()
-        return None if row is None or row[0] is None else Signature.from_json(row[0])
+        if row is None or row[0] is None:
+            return None
+        try:
+            return Signature.from_json(row[0])
+        except ValueError as exc:
+            raise CatalogError(self.path, f"flight {fid}: a damaged signature ({exc})") from None
 
     def count(self, table: str) -> int:
         if table not in TABLES and table != "batches":

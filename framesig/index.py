@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -464,19 +465,27 @@ class FlightIndex:
         """Read an index written by :meth:`save`."""
         name = os.fspath(path)
         try:
-            with np.load(name, allow_pickle=False) as data:
+            # opened here: np.load leaves its own handle open when the zip is damaged
+            with open(name, "rb") as fh, np.load(fh, allow_pickle=False) as data:
                 meta = json.loads(bytes(data["meta"]).decode("utf-8"))
                 arrays = {k: data[k] for k in data.files if k != "meta"}
         except FileNotFoundError:
             raise OpenError(name, "no such file") from None
-        except (OSError, ValueError, KeyError) as exc:
-            raise OpenError(name, f"not a framesig index ({exc})") from None
-        if meta.get("format") != FORMAT:
-            raise OpenError(name, f"not a framesig index (format {meta.get('format')!r})")
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            cause = "not a .npz file" if "pickle" in str(exc) else str(exc) or "empty"
+            raise OpenError(name, f"not a framesig index ({cause})") from None
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise OpenError(name, "not a framesig index (no framesig format record)")
         if meta.get("version") != FORMAT_VERSION:
             raise OpenError(name, f"index version {meta.get('version')!r} is not {FORMAT_VERSION}")
         index = cls()
-        index.flights = [FlightRecord(**f) for f in meta["flights"]]
+        try:
+            index.flights = [FlightRecord(**f) for f in meta["flights"]]
+        except (KeyError, TypeError) as exc:
+            raise OpenError(name, f"a damaged framesig index (flights: {exc})") from None
+        problem = _array_problem(arrays, len(index.flights))
+        if problem:
+            raise OpenError(name, f"a damaged framesig index ({problem})")
         flight = arrays["flight"].astype(np.int32)
         offs = arrays["range_offsets"]
         for fid in range(len(index.flights)):
@@ -492,6 +501,31 @@ class FlightIndex:
             index._starts.append(arrays["range_start"][spans])
             index._ends.append(arrays["range_end"][spans])
         return index
+
+
+def _array_problem(arrays: dict[str, np.ndarray], flights: int) -> str:
+    """What is wrong with an index file's arrays ("" when nothing is)."""
+    keys = ("hashes", "chroma", "flight", "state", "range_offsets", "range_start", "range_end")
+    missing = [k for k in keys if k not in arrays]
+    if missing:
+        return f"no {', '.join(missing)}"
+    n = len(arrays["hashes"])
+    offs = arrays["range_offsets"]
+    spans = len(arrays["range_start"])
+    if any(arrays[k].shape != (n,) for k in ("hashes", "flight", "state")):
+        return "per-state arrays of different lengths"
+    if arrays["chroma"].shape != (n, CHROMA_BINS):
+        return f"chroma of shape {arrays['chroma'].shape} for {n} states"
+    if offs.shape != (n + 1,) or arrays["range_end"].shape != (spans,):
+        return "range arrays that do not fit the states"
+    if n and (offs[0] != 0 or offs[-1] != spans or np.any(np.diff(offs) < 0)):
+        return "range offsets out of order"
+    if n and (arrays["flight"].min() < 0 or arrays["flight"].max() >= flights):
+        return "states of flights it does not list"
+    ranges = np.concatenate([arrays["range_start"], arrays["range_end"]])
+    if not np.all(np.isfinite(ranges.astype(np.float64))):
+        return "times that are not finite"
+    return ""
 
 
 # ------------------------------------------------------------------ query features

@@ -23,7 +23,9 @@ True
 from __future__ import annotations
 
 import json
+import math
 import os
+from collections.abc import Callable
 from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
@@ -45,6 +47,7 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
+HIST_BINS = 128  # kernels.HIST_BINS, which cannot be imported here without numba
 
 
 @dataclass(frozen=True)
@@ -174,20 +177,75 @@ class Recurrence:
 
 
 T = TypeVar("T")
+_OBJECTS = ("source", "settings", "noise_floor")  # the parts of a signature file
+_LISTS = ("states", "runs", "transitions", "transients", "loops", "recurrences")
 
 
-def _build(cls: type[T], data: dict[str, Any]) -> T:
-    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    required = {
-        f.name
-        for f in fields(cls)  # type: ignore[arg-type]
-        if f.default is MISSING and f.default_factory is MISSING
-    }
-    missing = required - set(data)
-    if missing:
-        raise ValueError(f"{cls.__name__}: missing field(s) {', '.join(sorted(missing))}")
-    kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k in names}
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_float(v: Any) -> bool:
+    return (_is_int(v) or isinstance(v, float)) and math.isfinite(v)
+
+
+# What each field annotation admits, as a signature file holds it (JSON: lists for tuples).
+_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "int": _is_int,
+    "float": _is_float,
+    "str": lambda v: isinstance(v, str),
+    "bool": lambda v: isinstance(v, bool),
+    "tuple[int, ...]": lambda v: isinstance(v, list) and all(map(_is_int, v)),
+    "tuple[float, ...]": lambda v: isinstance(v, list) and all(map(_is_float, v)),
+    "tuple[str, ...]": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+}
+
+
+def _build(cls: type[T], data: Any) -> T:
+    """``cls`` from a JSON object, each field checked against its annotation (ValueError)."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{cls.__name__}: an object was expected, got {type(data).__name__}")
+    kwargs: dict[str, Any] = {}
+    for f in fields(cls):  # type: ignore[arg-type]
+        if f.name not in data:
+            if f.default is MISSING and f.default_factory is MISSING:
+                raise ValueError(f"{cls.__name__}: missing field {f.name!r}")
+            continue
+        value = data[f.name]
+        if not _CHECKS[str(f.type)](value):
+            raise ValueError(f"{cls.__name__}.{f.name}: not a valid {f.type}: {value!r:.60}")
+        kwargs[f.name] = tuple(value) if isinstance(value, list) else value
     return cls(**kwargs)
+
+
+def _check_consistent(sig: Signature) -> None:
+    """ValueError unless the parts of ``sig`` agree: what :meth:`Signature.from_dict` reads
+    is used as it is (state ids index tables, runs tile the frames)."""
+    ids = [st.id for st in sig.states]
+    if ids != list(range(len(ids))):
+        raise ValueError("states: ids must be 0, 1, 2, ... in order")
+    for st in sig.states:
+        ImageHash.from_hex(st.hash)  # 16 hex digits
+        if len(st.hist) not in (0, HIST_BINS):
+            raise ValueError(f"states[{st.id}]: a histogram of {len(st.hist)} bins")
+    src = sig.source
+    if src.frames < 0 or src.duration < 0:
+        raise ValueError("source: negative frames or duration")
+    frame = 0
+    for k, run in enumerate(sig.runs):
+        if not 0 <= run.state < len(ids):
+            raise ValueError(f"runs[{k}]: state {run.state} is not one of the states")
+        if run.start_frame != frame or run.end_frame < run.start_frame:
+            span = f"{run.start_frame}-{run.end_frame}"
+            raise ValueError(f"runs[{k}]: frames {span} do not follow on from frame {frame}")
+        if run.end_time < run.start_time:
+            raise ValueError(f"runs[{k}]: it ends before it starts")
+        frame = run.end_frame + 1
+    if frame != src.frames:
+        raise ValueError(f"runs: they cover {frame} frames, the source has {src.frames}")
+    for k, t in enumerate(sig.transitions):
+        if not (0 <= t.from_state < len(ids) and 0 <= t.to_state < len(ids)):
+            raise ValueError(f"transitions[{k}]: a state that is not one of the states")
 
 
 @dataclass(frozen=True)
@@ -240,32 +298,55 @@ class Signature:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Signature:
+        """The signature ``data`` holds (as :meth:`to_dict` writes it).
+
+        Raises
+        ------
+        ValueError
+            ``data`` is not a signature of this schema version, a field has the wrong
+            type (times must be finite), or the parts disagree (a run of an unknown
+            state, runs that do not tile the frames in order).
+        """
+        if not isinstance(data, dict):
+            raise ValueError(f"a JSON object was expected, got {type(data).__name__}")
         version = data.get("schema_version")
         if version != SCHEMA_VERSION:
             raise ValueError(
                 f"signature schema version {version!r} is not supported "
                 f"(this framesig reads version {SCHEMA_VERSION})"
             )
-        return cls(
+        parts = dict(data)
+        for names, kind in ((("framesig_version",), str), (_OBJECTS, dict), (_LISTS, list)):
+            for k in names:
+                if not isinstance(parts.get(k), kind):
+                    raise ValueError(f"{k}: missing, or not a JSON {kind.__name__}")
+        sig = cls(
             schema_version=version,
-            framesig_version=data["framesig_version"],
-            source=_build(SourceFacts, data["source"]),
-            settings=dict(data["settings"]),
-            noise_floor=dict(data["noise_floor"]),
-            states=tuple(_build(State, s) for s in data["states"]),
-            runs=tuple(_build(Run, r) for r in data["runs"]),
-            transitions=tuple(_build(Transition, t) for t in data["transitions"]),
-            transients=tuple(_build(Transient, t) for t in data["transients"]),
-            loops=tuple(_build(Loop, lp) for lp in data["loops"]),
-            recurrences=tuple(_build(Recurrence, r) for r in data["recurrences"]),
+            framesig_version=parts["framesig_version"],
+            source=_build(SourceFacts, parts["source"]),
+            settings=dict(parts["settings"]),
+            noise_floor=dict(parts["noise_floor"]),
+            states=tuple(_build(State, s) for s in parts["states"]),
+            runs=tuple(_build(Run, r) for r in parts["runs"]),
+            transitions=tuple(_build(Transition, t) for t in parts["transitions"]),
+            transients=tuple(_build(Transient, t) for t in parts["transients"]),
+            loops=tuple(_build(Loop, lp) for lp in parts["loops"]),
+            recurrences=tuple(_build(Recurrence, r) for r in parts["recurrences"]),
         )
+        _check_consistent(sig)
+        return sig
 
     def to_json(self, *, indent: int | None = None) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
 
     @classmethod
     def from_json(cls, text: str) -> Signature:
-        return cls.from_dict(json.loads(text))
+        """:meth:`from_dict` of JSON text (ValueError for anything else)."""
+        try:
+            data = json.loads(text)
+        except RecursionError:  # nested deeper than any signature is
+            raise ValueError("JSON nested too deeply") from None
+        return cls.from_dict(data)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the signature as JSON, atomically (a temp file renamed into place)."""

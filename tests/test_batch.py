@@ -433,3 +433,26 @@ def test_a_version_1_catalogue_is_upgraded_in_place(tmp_path):
         assert con.execute("SELECT kind FROM transitions").fetchall() == [("cut",)]
     finally:
         con.close()
+
+
+def test_a_catalogue_of_another_program_or_with_a_damaged_signature_is_a_catalog_error(
+    tmp_path, mixed_folder
+):
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as con:
+        con.execute("CREATE TABLE foo (x)")
+    con.close()
+    with pytest.raises(CatalogError, match="not a framesig catalogue"):
+        Catalog(other, readonly=True)
+    out = tmp_path / "out"
+    run_batch([mixed_folder / "good_a.mp4"], out, workers=1)
+    with sqlite3.connect(out / "framesig.db") as con:
+        con.execute("UPDATE flights SET signature = '[1, 2]'")
+    con.close()
+    db = Catalog(out / "framesig.db", readonly=True)
+    try:
+        (row,) = db.flights()
+        with pytest.raises(CatalogError, match=r"a damaged signature \(a JSON object was expected"):
+            db.signature(int(row["id"]))
+    finally:
+        db.close()

@@ -194,3 +194,37 @@ def test_index_from_signature_files_and_folders(flights, tmp_path):
     (tmp_path / "junk" / "signature.json").write_text("{}")
     with pytest.raises(OpenError, match="not a framesig signature"):
         load_index_or_signatures([tmp_path / "junk"])
+
+
+def _resaved(src, dst, **changes):
+    with np.load(src, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays.update(changes)
+    with open(dst, "wb") as fh:
+        np.savez(fh, **arrays)
+    return dst
+
+
+def test_a_damaged_index_file_is_an_open_error_that_says_what(index, tmp_path):
+    good = tmp_path / "good.fsidx"
+    index.save(good)
+    assert len(FlightIndex.load(good).flights) == len(index.flights)
+    raw = good.read_bytes()
+    (tmp_path / "cut.fsidx").write_bytes(raw[: len(raw) // 2])
+    (tmp_path / "empty.fsidx").write_bytes(b"")
+    (tmp_path / "text.fsidx").write_text("not an index")
+    with np.load(good) as data:
+        n, chroma, flight = len(data["hashes"]), data["chroma"], data["flight"]
+        start = data["range_start"]
+    cases = {
+        tmp_path / "cut.fsidx": "not a framesig index",
+        tmp_path / "empty.fsidx": "not a framesig index",
+        tmp_path / "text.fsidx": r"not a framesig index \(not a .npz file\)",
+        _resaved(good, tmp_path / "c.fsidx", chroma=chroma[:, :3]): "chroma of shape",
+        _resaved(good, tmp_path / "h.fsidx", hashes=np.zeros(n - 1, np.uint64)): "per-state",
+        _resaved(good, tmp_path / "f.fsidx", flight=flight + 100): "flights it does not list",
+        _resaved(good, tmp_path / "t.fsidx", range_start=start * np.nan): "not finite",
+    }
+    for path, message in cases.items():
+        with pytest.raises(OpenError, match=f"{path.name}: .*{message}"):
+            FlightIndex.load(path)

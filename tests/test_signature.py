@@ -160,3 +160,57 @@ def test_result_files_are_written_whole_and_never_replace_what_is_no_file(tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe.json"]  # no temp file left
     with pytest.raises(OpenError, match="not a file name"):
         write_atomically("", fails)
+
+
+def _damaged(sig: Signature, **changes: object) -> str:
+    data = json.loads(sig.to_json())
+    for where, value in changes.items():
+        *path, last = where.split("__")
+        node: object = data
+        for key in path:
+            node = node[int(key)] if isinstance(node, list) else node[key]  # type: ignore[index]
+        if isinstance(node, list):
+            node[int(last)] = value
+        else:
+            node[last] = value  # type: ignore[index]
+    return json.dumps(data)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"states__0__hash": "zzzz"}, "16 hex digits"),
+        ({"states__0__hash": 7}, "State.hash: not a valid str"),
+        ({"states__0__hist": [0.5, 0.5, 0.0]}, "a histogram of 3 bins"),
+        ({"runs__0__state": 42}, "state 42 is not one of the states"),
+        ({"runs__0__state": "0"}, "Run.state: not a valid int"),
+        ({"runs__0__start_frame": 3}, "do not follow on from frame 0"),
+        ({"runs__0__end_time": float("nan")}, "Run.end_time: not a valid float"),
+        ({"source__duration": float("inf")}, "SourceFacts.duration"),
+        ({"source__frames": 10**6}, "the source has 1000000"),
+        ({"source__path": None}, "SourceFacts.path"),
+        ({"transitions__0__to_state": 99}, r"transitions\[0\]: a state that is not one"),
+        ({"states__0__id": 5}, "ids must be 0, 1, 2"),
+        ({"runs": {}}, "runs: missing, or not a JSON list"),
+        ({"source": None}, "source: missing, or not a JSON dict"),
+    ],
+)
+def test_a_damaged_signature_is_a_value_error_that_says_where(changes, message):
+    sig = framesig.summarize(
+        [np.full((64, 64, 3), v, np.uint8) for v in [0] * 8 + [255] * 8], fps=10
+    )
+    assert len(sig.states) == 2 and sig.transitions  # the parts the damage needs
+    with pytest.raises(ValueError, match=message):
+        Signature.from_json(_damaged(sig, **changes))
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", "null", '"x"', "[" * 100_000 + "]" * 100_000])
+def test_json_that_is_no_object_is_a_value_error(text):
+    with pytest.raises(ValueError):
+        Signature.from_json(text)
+
+
+def test_the_histogram_size_matches_the_kernels():
+    from framesig import kernels, signature
+
+    assert signature.HIST_BINS == kernels.HIST_BINS
