@@ -27,6 +27,7 @@ import math
 import os
 from collections.abc import Callable
 from dataclasses import MISSING, asdict, dataclass, fields
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -229,8 +230,19 @@ def _check_consistent(sig: Signature) -> None:
         if len(st.hist) not in (0, HIST_BINS):
             raise ValueError(f"states[{st.id}]: a histogram of {len(st.hist)} bins")
     src = sig.source
-    if src.frames < 0 or src.duration < 0:
-        raise ValueError("source: negative frames or duration")
+    if src.frames < 0 or src.duration < 0 or src.fps < 0:
+        raise ValueError("source: negative frames, duration or fps")
+    if src.rotation not in (0, 90, 180, 270):
+        raise ValueError(f"source: rotation {src.rotation} is not a quarter turn")
+    try:
+        positive = Fraction(src.time_base) > 0
+    except (ValueError, ZeroDivisionError):
+        positive = False
+    if not positive:
+        raise ValueError(f"source: time base {src.time_base!r} is not a positive fraction")
+    for st in sig.states:
+        if not 0 <= st.keyframe < max(src.frames, 1) or st.frames < 0 or st.runs < 0:
+            raise ValueError(f"states[{st.id}]: keyframe or counts out of range")
     frame = 0
     for k, run in enumerate(sig.runs):
         if not 0 <= run.state < len(ids):
@@ -246,6 +258,8 @@ def _check_consistent(sig: Signature) -> None:
     for k, t in enumerate(sig.transitions):
         if not (0 <= t.from_state < len(ids) and 0 <= t.to_state < len(ids)):
             raise ValueError(f"transitions[{k}]: a state that is not one of the states")
+        if not 0 <= t.frame < max(src.frames, 1):
+            raise ValueError(f"transitions[{k}]: frame {t.frame} is not one of the frames")
 
 
 @dataclass(frozen=True)

@@ -193,6 +193,10 @@ def _damaged(sig: Signature, **changes: object) -> str:
         ({"states__0__id": 5}, "ids must be 0, 1, 2"),
         ({"runs": {}}, "runs: missing, or not a JSON list"),
         ({"source": None}, "source: missing, or not a JSON dict"),
+        ({"source__rotation": 45}, "rotation 45 is not a quarter turn"),
+        ({"source__time_base": "1/0"}, "not a positive fraction"),
+        ({"states__1__keyframe": 10**9}, r"states\[1\]: keyframe or counts"),
+        ({"transitions__0__frame": -1}, "frame -1 is not one of the frames"),
     ],
 )
 def test_a_damaged_signature_is_a_value_error_that_says_where(changes, message):
