@@ -44,8 +44,14 @@ class DurationError(ValueError):
     """
 
 
+MAX_SECONDS = 100 * 366 * 86400  # a century: longer is a typo, and past any calendar use
+
+
 def _total(match: re.Match[str]) -> int:
-    return sum(int(v) * _UNIT_SECONDS[k] for k, v in match.groupdict().items() if v is not None)
+    total = sum(int(v) * _UNIT_SECONDS[k] for k, v in match.groupdict().items() if v is not None)
+    if total > MAX_SECONDS:
+        raise DurationError(f"invalid duration {match.string!r}: longer than a century")
+    return total
 
 
 def parse_duration(text: str) -> int:

@@ -305,7 +305,10 @@ class Testing:
         """
         if self.cadence_s is None or self.last_tested is None:
             return None
-        return self.last_tested + _dt.timedelta(seconds=self.cadence_s)
+        try:
+            return self.last_tested + _dt.timedelta(seconds=self.cadence_s)
+        except OverflowError:  # due after the calendar's last day (year 9999)
+            return _dt.date.max
 
 
 @dataclass(frozen=True)

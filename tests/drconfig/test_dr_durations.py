@@ -113,3 +113,17 @@ def test_compact_and_iso_agree(d: int, h: int, m: int, s: int) -> None:
     iso = f"P{d}DT{h}H{m}M{s}S"
     assert parse_duration(compact) == expected
     assert parse_duration(iso) == expected
+
+
+@pytest.mark.parametrize("text", ["P99999999999999999D", "P3000000D", "36601000h"])
+def test_a_duration_longer_than_a_century_is_refused(text: str) -> None:
+    with pytest.raises(DurationError, match="longer than a century"):
+        parse_duration(text)
+
+
+def test_a_rehearsal_due_after_the_calendar_ends_is_due_on_its_last_day() -> None:
+    import datetime
+
+    from framesig.drconfig.model import Testing
+
+    assert Testing(90 * 86400, datetime.date(9999, 12, 1)).next_due() == datetime.date.max
