@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -60,6 +61,9 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 # --------------------------------------------------------------------------- inputs
 
 
+_DECIMAL = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")
+
+
 def parse_time(text: str) -> float:
     """Seconds from ``SS.fff``, ``M:SS.fff`` or ``H:MM:SS.fff`` (ValueError otherwise).
 
@@ -69,17 +73,15 @@ def parse_time(text: str) -> float:
     (12.5, 62.5, 3600.0)
     """
     parts = text.strip().split(":")
-    if not 1 <= len(parts) <= 3 or any(not p for p in parts):
-        raise ValueError(f"{text!r} is not a time (SECONDS, M:SS or H:MM:SS)")
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        raise ValueError(f"{text!r} is not a time (SECONDS, M:SS or H:MM:SS)") from None
+    # plain decimals only: float() also takes "1_0", "nan", "inf" and "1e9"
+    if not 1 <= len(parts) <= 3 or not all(_DECIMAL.fullmatch(p) for p in parts):
+        raise ValueError(f"{text!r} is not a time (SECONDS, M:SS or H:MM:SS, each >= 0)")
+    values = [float(p) for p in parts]
+    if any(v >= 60 for v in values[1:]):
+        raise ValueError(f"{text!r} is not a time (minutes and seconds after a ':' are < 60)")
     seconds = 0.0
     for v in values:
         seconds = seconds * 60.0 + v
-    if not (seconds >= 0 and seconds < float("inf")) or any(v < 0 for v in values):
-        raise ValueError(f"{text!r} is not a time of the flight (it must be >= 0)")
     return seconds
 
 

@@ -57,7 +57,8 @@ def test_view_syntax():
     assert parse_view("dir/x@y.mp4@0:01:02") == (Path("dir/x@y.mp4"), 62.0)
     assert parse_view("shot.png") == (Path("shot.png"), None)
     assert parse_time("2:03.25") == 123.25
-    for bad in ("", "1:", "abc", "-3", "1:-2", "inf", "nan"):
+    assert parse_time("1:59.5") == 119.5 and parse_time("10:00:00") == 36000.0
+    for bad in ("", "1:", "abc", "-3", "1:-2", "inf", "nan", "1:99", "1:60", "1_0", "1e3", "0x10"):
         with pytest.raises(ValueError):
             parse_time(bad)
 
