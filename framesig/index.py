@@ -332,6 +332,21 @@ class FlightIndex:
         self._frozen = None
         return fid
 
+    def merge(self, other: FlightIndex, flights: Iterable[int] | None = None) -> None:
+        """Add the flights of ``other`` (an index read from a file, say) after these: those
+        at the positions ``flights`` in ``other.flights``, or all."""
+        for k in range(len(other.flights)) if flights is None else flights:
+            fid = len(self.flights)
+            self.flights.append(other.flights[k])
+            self._hashes.append(other._hashes[k])
+            self._chroma.append(other._chroma[k])
+            self._flight.append(np.full(len(other._flight[k]), fid, np.int32))
+            self._state.append(other._state[k])
+            self._counts.append(other._counts[k])
+            self._starts.append(other._starts[k])
+            self._ends.append(other._ends[k])
+        self._frozen = None
+
     def _arrays(self) -> dict[str, np.ndarray]:
         if self._frozen is None:
 

@@ -56,6 +56,7 @@ __all__ = [
 ]
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+_ZIP_MAGIC = b"PK\x03\x04"  # an index file (.npz)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -175,22 +176,34 @@ def load_flights(paths: list[str]) -> list[Flight]:
     return out
 
 
-def _is_catalogue(path: Path) -> bool:
+def _starts_with(path: Path, magic: bytes) -> bool:
     if not path.is_file():
         return False
     with open(path, "rb") as fh:
-        return fh.read(len(_SQLITE_MAGIC)) == _SQLITE_MAGIC
+        return fh.read(len(magic)) == magic
+
+
+def _is_catalogue(path: Path) -> bool:
+    return _starts_with(path, _SQLITE_MAGIC)
 
 
 def load_index(paths: list[str]) -> FlightIndex:
-    """An index of the flights in ``paths``: an index file (``.fsidx``), signature files and
-    folders, or ``batch`` catalogues (``framesig.db``), in any mix."""
+    """An index of the flights in ``paths``: index files (``.fsidx``), signature files and
+    folders, and ``batch`` catalogues (``framesig.db``), in any mix. A flight given twice
+    (the same signature by two paths, or the same record in two index files) is indexed
+    once."""
     from framesig.catalog import Catalog
-    from framesig.index import FlightIndex, load_index_or_signatures
+    from framesig.index import FlightIndex
 
-    if not any(_is_catalogue(Path(p)) for p in paths):
-        return load_index_or_signatures(paths)
     index = FlightIndex()
+    seen: set[object] = set()
+
+    def add(sig: Signature, name: str, where: str) -> None:
+        key = (sig.source.path, sig.runs)
+        if key not in seen:
+            seen.add(key)
+            index.add(sig, name=name, signature_path=where)
+
     for raw in paths:
         p = Path(raw)
         if _is_catalogue(p):
@@ -198,10 +211,17 @@ def load_index(paths: list[str]) -> FlightIndex:
                 for row in db.flights(status="ok"):
                     sig = db.signature(int(row["id"]))
                     if sig is not None:
-                        index.add(sig, name=str(row["name"]), signature_path=f"{p}#{row['id']}")
+                        add(sig, str(row["name"]), f"{p}#{row['id']}")
+        elif _starts_with(p, _ZIP_MAGIC):  # an index file: its flights as they are
+            other = FlightIndex.load(p)
+            new = [k for k, record in enumerate(other.flights) if record not in seen]
+            seen.update(other.flights)
+            index.merge(other, new)
         else:
             for f in load_flights([raw]):
-                index.add(f.signature, name=f.name, signature_path=f.signature_path or "")
+                add(f.signature, f.name, str(f.signature_path or ""))
+    if not index.flights:
+        raise OpenError(", ".join(paths), "no flights found")
     return index
 
 

@@ -280,3 +280,17 @@ def test_index_command_writes_what_find_reads(flights, sigdir, tmp_path, capsys)
     assert from_file == from_sigs and from_file[0]["flight"] == "east-b"
     code, _, err = run(capsys, "index", str(tmp_path / "nowhere"), "-o", str(idx))
     assert code == 1 and "nowhere" in err
+
+
+def test_an_index_file_mixes_with_signatures_and_each_flight_counts_once(sigdir, tmp_path):
+    from framesig.use import load_index
+
+    names = sorted(p.name for p in sigdir.iterdir())
+    one, rest = names[0], names[1:]
+    index_file = tmp_path / "rest.fsidx"
+    assert cli.main(["index", *(str(sigdir / n) for n in rest), "-o", str(index_file)]) == 0
+    mixed = load_index([str(index_file), str(sigdir / one), str(index_file)])
+    assert sorted(f.name for f in mixed.flights) == names  # the index file's flights once
+    again = load_index([str(sigdir), str(sigdir / one / "signature.json"), str(sigdir / one)])
+    assert sorted(f.name for f in again.flights) == names
+    assert len(again) == len(mixed)  # the same states either way
