@@ -374,6 +374,12 @@ def _detect(flight: Flight, args: argparse.Namespace) -> Any:
     profile = None
     if video is not None and not args.no_profile:
         profile = frame_profile(video, fps=flight.signature.settings.get("fps"))
+        src, decoded = flight.signature.source, len(profile.times)
+        if decoded < src.frames or (decoded > src.frames and not src.partial):
+            raise OpenError(
+                str(video),
+                f"not this flight's video: {decoded} frames, the signature has {src.frames}",
+            )
     return detect(
         flight.signature,
         refs,

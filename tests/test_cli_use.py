@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import flightgen as fg
 import pytest
+from conftest import real_clip
 
 from framesig import cli, synthetic
 from framesig.use import parse_time, parse_view
@@ -197,6 +198,9 @@ def test_anomalies_against_references(flights, sigdir, capsys):
     assert same["profiled"] is False and not [
         a for a in same["anomalies"] if a["kind"] in ("new_state", "missing_state")
     ]
+    other = str(real_clip("drone_gopro_karma_coast_cliffs_480p30.mp4"))  # not this flight's
+    code, _, err = run(capsys, "anomalies", str(sigdir / "east-a"), "--video", other)
+    assert code == 1 and f"{other}: not this flight's video: " in err
     code, out, _ = run(capsys, "anomalies", str(sigdir / "east-a"), "--no-profile")
     assert code == 0 and "0 anomalies (no reference; video not checked)" in out
 
