@@ -23,10 +23,12 @@ __all__ = ["DurationError", "parse_duration", "format_duration", "format_minutes
 
 _COMPACT = re.compile(
     r"^(?:(?P<w>\d+)w)?\s*(?:(?P<d>\d+)d)?\s*(?:(?P<h>\d+)h)?\s*(?:(?P<m>\d+)m)?\s*"
-    r"(?:(?P<s>\d+)s)?$"
+    r"(?:(?P<s>\d+)s)?$",
+    re.ASCII,  # \d: 0-9 only, not every script's digits ("５m")
 )
 _ISO = re.compile(
-    r"^P(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?)?$"
+    r"^P(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?)?$",
+    re.ASCII,
 )
 _UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 
@@ -89,7 +91,7 @@ write '15m' or '15s'
             f"invalid duration {text!r}: expected a string such as '15m' or 'PT15M'"
         )
     s = text.strip()
-    if s.isdigit():
+    if s.isascii() and s.isdigit():
         raise DurationError(
             f"invalid duration {text!r}: a bare number has no unit; write '{s}m' or '{s}s'"
         )

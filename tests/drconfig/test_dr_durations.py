@@ -115,6 +115,12 @@ def test_compact_and_iso_agree(d: int, h: int, m: int, s: int) -> None:
     assert parse_duration(iso) == expected
 
 
+@pytest.mark.parametrize("text", ["\uff15m", "P\uff11D", "\u0661h"])  # full-width, Arabic-Indic
+def test_digits_of_other_scripts_are_refused(text: str) -> None:
+    with pytest.raises(DurationError):
+        parse_duration(text)
+
+
 @pytest.mark.parametrize("text", ["P99999999999999999D", "P3000000D", "36601000h"])
 def test_a_duration_longer_than_a_century_is_refused(text: str) -> None:
     with pytest.raises(DurationError, match="longer than a century"):
