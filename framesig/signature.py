@@ -222,13 +222,6 @@ def _build(cls: type[T], data: Any) -> T:
 def _check_consistent(sig: Signature) -> None:
     """ValueError unless the parts of ``sig`` agree: what :meth:`Signature.from_dict` reads
     is used as it is (state ids index tables, runs tile the frames)."""
-    ids = [st.id for st in sig.states]
-    if ids != list(range(len(ids))):
-        raise ValueError("states: ids must be 0, 1, 2, ... in order")
-    for st in sig.states:
-        ImageHash.from_hex(st.hash)  # 16 hex digits
-        if len(st.hist) not in (0, HIST_BINS):
-            raise ValueError(f"states[{st.id}]: a histogram of {len(st.hist)} bins")
     src = sig.source
     if src.frames < 0 or src.duration < 0 or src.fps < 0:
         raise ValueError("source: negative frames, duration or fps")
@@ -240,7 +233,13 @@ def _check_consistent(sig: Signature) -> None:
         positive = False
     if not positive:
         raise ValueError(f"source: time base {src.time_base!r} is not a positive fraction")
+    ids = [st.id for st in sig.states]
+    if ids != list(range(len(ids))):
+        raise ValueError("states: ids must be 0, 1, 2, ... in order")
     for st in sig.states:
+        ImageHash.from_hex(st.hash)  # 16 hex digits
+        if len(st.hist) not in (0, HIST_BINS):
+            raise ValueError(f"states[{st.id}]: a histogram of {len(st.hist)} bins")
         if not 0 <= st.keyframe < max(src.frames, 1) or st.frames < 0 or st.runs < 0:
             raise ValueError(f"states[{st.id}]: keyframe or counts out of range")
     frame = 0
@@ -329,23 +328,22 @@ class Signature:
                 f"signature schema version {version!r} is not supported "
                 f"(this framesig reads version {SCHEMA_VERSION})"
             )
-        parts = dict(data)
         for names, kind in ((("framesig_version",), str), (_OBJECTS, dict), (_LISTS, list)):
             for k in names:
-                if not isinstance(parts.get(k), kind):
+                if not isinstance(data.get(k), kind):
                     raise ValueError(f"{k}: missing, or not a JSON {kind.__name__}")
         sig = cls(
             schema_version=version,
-            framesig_version=parts["framesig_version"],
-            source=_build(SourceFacts, parts["source"]),
-            settings=dict(parts["settings"]),
-            noise_floor=dict(parts["noise_floor"]),
-            states=tuple(_build(State, s) for s in parts["states"]),
-            runs=tuple(_build(Run, r) for r in parts["runs"]),
-            transitions=tuple(_build(Transition, t) for t in parts["transitions"]),
-            transients=tuple(_build(Transient, t) for t in parts["transients"]),
-            loops=tuple(_build(Loop, lp) for lp in parts["loops"]),
-            recurrences=tuple(_build(Recurrence, r) for r in parts["recurrences"]),
+            framesig_version=data["framesig_version"],
+            source=_build(SourceFacts, data["source"]),
+            settings=dict(data["settings"]),
+            noise_floor=dict(data["noise_floor"]),
+            states=tuple(_build(State, s) for s in data["states"]),
+            runs=tuple(_build(Run, r) for r in data["runs"]),
+            transitions=tuple(_build(Transition, t) for t in data["transitions"]),
+            transients=tuple(_build(Transient, t) for t in data["transients"]),
+            loops=tuple(_build(Loop, lp) for lp in data["loops"]),
+            recurrences=tuple(_build(Recurrence, r) for r in data["recurrences"]),
         )
         _check_consistent(sig)
         return sig
