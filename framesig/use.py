@@ -139,6 +139,9 @@ def load_flight(path: str | os.PathLike[str]) -> Flight:
         return Flight(sig, sig_file, source_video(sig, sig_file))
     if p.is_dir():
         _check_image_folder(p)
+    for magic, what in ((_ZIP_MAGIC, "an index file"), (_SQLITE_MAGIC, "a batch catalogue")):
+        if _starts_with(p, magic):  # not a video: say so, not "FFmpeg cannot open it"
+            raise OpenError(str(p), f"{what} of many flights, where one flight is wanted")
     sig = framesig.summarize(p)
     return Flight(sig, None, p)
 

@@ -252,6 +252,10 @@ def test_errors_and_exit_codes(flights, sigdir, tmp_path, capsys):
     code, _, err = run(capsys, "compare", str(sigdir), str(sigdir / "east-a"))
     assert code == 1 and f"{sigdir}: no signature.json and no images in it; its subfolders" in err
     assert "east-a" in err and ": name one" in err
+    index_file = tmp_path / "all.fsidx"
+    assert run(capsys, "index", str(sigdir), "-o", str(index_file))[0] == 0
+    code, _, err = run(capsys, "compare", str(index_file), str(sigdir / "east-a"))
+    assert code == 1 and "an index file of many flights, where one flight is wanted" in err
     code, _, err = run(capsys, "find", f"{video}@1:00:00", "--in", str(sigdir))
     assert code == 1 and f"{video}: 3600 s is past the end of the video (" in err
     bad = tmp_path / "bad.json"
