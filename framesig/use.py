@@ -413,12 +413,32 @@ def _cmd_anomalies(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_video(sig: Signature, video: Path) -> None:
+    """OpenError unless ``video`` could be the signature's: its picture size, and its length
+    within a tenth (or 2 s), from the container (no decoding beyond the first frame)."""
+    from framesig.decode import open_source
+
+    with open_source(video) as src:
+        info = src.info
+    s = sig.source
+    size, want = (info.display_width, info.display_height), (s.display_width, s.display_height)
+    length = info.container_duration
+    if size != want or (length > 0 and abs(length - s.duration) > max(2.0, 0.1 * s.duration)):
+        raise OpenError(
+            str(video),
+            f"not this flight's video: {size[0]}x{size[1]}, {length:.1f} s; the signature's "
+            f"is {want[0]}x{want[1]}, {s.duration:.1f} s",
+        )
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from framesig.report import load_keyframes, write_report
 
     flight = load_flight(args.flight)
     anomalies = None if args.no_anomalies else _detect(flight, args)
     video = Path(args.video) if args.video else flight.video
+    if args.video:
+        _check_video(flight.signature, Path(args.video))
     keyframes = load_keyframes(flight.signature, flight.signature_path, video=video)
     out = write_report(
         flight.signature,

@@ -180,7 +180,7 @@ def test_compare_prints_the_repeats(flights, sigdir, capsys):
     assert code == 0 and "2x a cycle of 3" in out and "cycles start" in out
 
 
-def test_anomalies_against_references(flights, sigdir, capsys):
+def test_anomalies_against_references(flights, sigdir, tmp_path, capsys):
     got = run_json(
         capsys, "anomalies", str(sigdir / "east-a"), "--reference", str(sigdir / "west-a")
     )
@@ -201,6 +201,13 @@ def test_anomalies_against_references(flights, sigdir, capsys):
     other = str(real_clip("drone_gopro_karma_coast_cliffs_480p30.mp4"))  # not this flight's
     code, _, err = run(capsys, "anomalies", str(sigdir / "east-a"), "--video", other)
     assert code == 1 and f"{other}: not this flight's video: " in err
+    page = str(tmp_path / "r.html")
+    code, _, err = run(
+        capsys, "report", str(sigdir / "east-a"), "-o", page, "--video", other, "--no-anomalies"
+    )
+    assert code == 1 and f"{other}: not this flight's video: 854x480" in err
+    own = str(flights["east-a"].video)  # its own video, given by hand, is taken
+    assert run(capsys, "report", str(sigdir / "east-a"), "-o", page, "--video", own)[0] == 0
     code, out, _ = run(capsys, "anomalies", str(sigdir / "east-a"), "--no-profile")
     assert code == 0 and "0 anomalies (no reference; video not checked)" in out
 
