@@ -367,13 +367,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _detect(flight: Flight, args: argparse.Namespace) -> Any:
+def _detect(flight: Flight, args: argparse.Namespace, video: Path | None) -> Any:
     from framesig.anomaly import detect, frame_profile
 
     refs = [f.signature for f in load_flights(args.reference or [])]
-    video = Path(args.video) if args.video else flight.video
-    if args.video and not video.exists():  # type: ignore[union-attr]
-        raise OpenError(args.video, "no such file")
     profile = None
     if video is not None and not args.no_profile:
         profile = frame_profile(video, fps=flight.signature.settings.get("fps"))
@@ -394,7 +391,7 @@ def _detect(flight: Flight, args: argparse.Namespace) -> Any:
 
 def _cmd_anomalies(args: argparse.Namespace) -> int:
     flight = load_flight(args.flight)
-    report = _detect(flight, args)
+    report = _detect(flight, args, _video_of(flight, args))
     if args.json:
         print(report.to_json(indent=1))
         return 0
@@ -413,14 +410,17 @@ def _cmd_anomalies(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_video(sig: Signature, video: Path) -> None:
-    """OpenError unless ``video`` could be the signature's: its picture size, and its length
-    within a tenth (or 2 s), from the container (no decoding beyond the first frame)."""
+def _video_of(flight: Flight, args: argparse.Namespace) -> Path | None:
+    """The flight's video: ``--video`` when given (checked to be the signature's, cheaply,
+    before anything decodes it), else where the signature says, if it is there."""
+    if not args.video:
+        return flight.video
     from framesig.decode import open_source
 
-    with open_source(video) as src:
+    video = Path(args.video)
+    with open_source(video) as src:  # decodes the first frame only
         info = src.info
-    s = sig.source
+    s = flight.signature.source
     size, want = (info.display_width, info.display_height), (s.display_width, s.display_height)
     length = info.container_duration
     if size != want or (length > 0 and abs(length - s.duration) > max(2.0, 0.1 * s.duration)):
@@ -429,16 +429,15 @@ def _check_video(sig: Signature, video: Path) -> None:
             f"not this flight's video: {size[0]}x{size[1]}, {length:.1f} s; the signature's "
             f"is {want[0]}x{want[1]}, {s.duration:.1f} s",
         )
+    return video
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from framesig.report import load_keyframes, write_report
 
     flight = load_flight(args.flight)
-    anomalies = None if args.no_anomalies else _detect(flight, args)
-    video = Path(args.video) if args.video else flight.video
-    if args.video:
-        _check_video(flight.signature, Path(args.video))
+    video = _video_of(flight, args)
+    anomalies = None if args.no_anomalies else _detect(flight, args, video)
     keyframes = load_keyframes(flight.signature, flight.signature_path, video=video)
     out = write_report(
         flight.signature,
