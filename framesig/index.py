@@ -21,7 +21,12 @@ The index file (``.fsidx``) is a NumPy ``.npz`` archive (no pickles): ``meta`` h
 UTF-8 JSON header (format name, version, the flights with their signature and video
 paths), then the arrays ``hashes`` (uint64[N]), ``chroma`` (float32[N, 16], -1 where a
 signature had no histogram), ``flight`` and ``state`` (int32[N]), ``range_offsets``
-(int64[N + 1]) and ``range_start``/``range_end`` (float64[R]): the runs of each state.
+(int64[N + 1]) and ``range_start``/``range_end`` (float64[R]): the runs of each state, and
+``state_time`` (float64[N]): each state's keyframe time, and ``view_hashes`` (uint64[V]),
+``view_row`` (int64[V]) and ``view_times`` (float64[V]): the states' views
+(:attr:`framesig.signature.State.views`), each with its state's row and its time (a file
+without them has no views, and no times). A query is matched against every state's hash
+and every view; a hit says when the closest of them was shown (:attr:`Hit.seen`).
 
 Examples
 --------
@@ -103,11 +108,12 @@ def chroma_of(hist: Sequence[float] | np.ndarray) -> np.ndarray:
 
 @njit(cache=True, nogil=True)
 def _verify(
-    hashes, chroma, cand, qhash, qchroma, max_hash, max_hist, out_idx, out_dh, out_dc
+    hashes, rows, chroma, cand, qhash, qchroma, max_hash, max_hist, out_idx, out_dh, out_dc
 ):  # pragma: no cover - compiled
     """Keep the candidates within both limits; returns how many were written.
 
-    A histogram whose first bin is negative is missing: only the hash counts then.
+    Hash ``i`` is of the state whose histogram is ``chroma[rows[i]]``. A histogram whose
+    first bin is negative is missing: only the hash counts then.
     """
     n = 0
     for k in range(cand.shape[0]):
@@ -116,10 +122,11 @@ def _verify(
         if dh > max_hash:
             continue
         dc = 0.0
-        if chroma[i, 0] >= 0.0 and qchroma[0] >= 0.0:
+        r = rows[i]
+        if chroma[r, 0] >= 0.0 and qchroma[0] >= 0.0:
             acc = 0.0
             for b in range(chroma.shape[1]):
-                acc += abs(chroma[i, b] - qchroma[b])
+                acc += abs(chroma[r, b] - qchroma[b])
             dc = 0.5 * acc
         if dc > max_hist:
             continue
@@ -158,8 +165,12 @@ def verify(
     *,
     max_hash: int = MAX_HASH,
     max_hist: float = MAX_HIST,
+    rows: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(index, hash distance, hist distance)`` of the candidates within both limits.
+
+    ``hashes[i]`` is measured with the histogram ``chroma[rows[i]]`` (default: ``chroma[i]``):
+    a state's views share its histogram.
 
     Examples
     --------
@@ -174,15 +185,18 @@ def verify(
     c = np.ascontiguousarray(chroma, np.float32)
     cand = np.ascontiguousarray(candidates, np.int64)
     q = np.ascontiguousarray(qchroma, np.float32)
-    if c.ndim != 2 or c.shape[0] != h.shape[0] or q.shape != (c.shape[1],):
+    r = np.arange(h.shape[0]) if rows is None else np.ascontiguousarray(rows, np.int64)
+    if c.ndim != 2 or r.shape != h.shape or q.shape != (c.shape[1],):
         raise ValueError(f"bad shapes: hashes {h.shape}, chroma {c.shape}, query {q.shape}")
+    if r.size and (r.min() < 0 or r.max() >= c.shape[0]):
+        raise ValueError("row index out of range")
     if cand.size and (cand.min() < 0 or cand.max() >= h.shape[0]):
         raise ValueError("candidate index out of range")
     out_idx = np.empty(cand.size, np.int64)
     out_dh = np.empty(cand.size, np.int64)
     out_dc = np.empty(cand.size, np.float64)
     n = _verify(
-        h, c, cand, np.uint64(qhash), q, int(max_hash), float(max_hist), out_idx, out_dh, out_dc
+        h, r, c, cand, np.uint64(qhash), q, int(max_hash), float(max_hist), out_idx, out_dh, out_dc
     )
     return out_idx[:n], out_dh[:n], out_dc[:n]
 
@@ -197,7 +211,9 @@ def match_matrix(
     """Matching state pairs of two lists of states: ``{(id_a, id_b): distance}``.
 
     The distance is ``hash_distance / 64 + hist_distance`` (smaller is closer); pairs
-    outside either limit are absent. States are :class:`framesig.signature.State`.
+    outside either limit are absent. States are :class:`framesig.signature.State`, matched
+    by their own hashes: a state's views say where its view drifted, not what it is (a
+    transit's views reach towards the places at its ends).
     """
     _check_limits(max_hash, max_hist)
     if not a or not b:
@@ -248,6 +264,9 @@ class Hit:
     hist_distance: float
     score: float  # hash_distance / 64 + hist_distance: smaller is closer
     ranges: tuple[tuple[float, float], ...]
+    # when the closest of the state's hashes was shown: its keyframe's time, or a view's
+    # (None from index files written before views)
+    seen: float | None = None
 
 
 class FlightIndex:
@@ -267,6 +286,10 @@ class FlightIndex:
         self._counts: list[np.ndarray] = []
         self._starts: list[np.ndarray] = []
         self._ends: list[np.ndarray] = []
+        self._times: list[np.ndarray] = []  # each flight's states' keyframe times
+        self._view_hashes: list[np.ndarray] = []  # each flight's states' views ...
+        self._view_rows: list[np.ndarray] = []  # ... their states' rows in the flight ...
+        self._view_times: list[np.ndarray] = []  # ... and when they were shown
         self._frozen: dict[str, np.ndarray] | None = None
 
     def __len__(self) -> int:
@@ -329,6 +352,14 @@ class FlightIndex:
         spans = [span for s in sig.states for span in ranges[s.id]]
         self._starts.append(np.array([a for a, _ in spans], np.float64))
         self._ends.append(np.array([b for _, b in spans], np.float64))
+        self._times.append(np.array([s.keyframe_time for s in sig.states], np.float64))
+        self._view_hashes.append(
+            np.array([int(h, 16) for s in sig.states for h in s.views], np.uint64)
+        )
+        self._view_rows.append(
+            np.array([row for row, s in enumerate(sig.states) for _ in s.views], np.int64)
+        )
+        self._view_times.append(np.array([t for s in sig.states for t in s.view_times], np.float64))
         self._frozen = None
         return fid
 
@@ -345,6 +376,10 @@ class FlightIndex:
             self._counts.append(other._counts[k])
             self._starts.append(other._starts[k])
             self._ends.append(other._ends[k])
+            self._times.append(other._times[k])
+            self._view_hashes.append(other._view_hashes[k])
+            self._view_rows.append(other._view_rows[k])
+            self._view_times.append(other._view_times[k])
         self._frozen = None
 
     def _arrays(self) -> dict[str, np.ndarray]:
@@ -355,6 +390,11 @@ class FlightIndex:
 
             hashes = cat(self._hashes, np.uint64)
             counts = cat(self._counts, np.int64)
+            first_row = np.cumsum([0] + [len(h) for h in self._hashes])
+            view_hashes = cat(self._view_hashes, np.uint64)
+            view_row = cat(
+                [rows + first_row[k] for k, rows in enumerate(self._view_rows)], np.int64
+            )
             arrays = {
                 "hashes": hashes,
                 "chroma": cat(self._chroma, np.float32, (0, CHROMA_BINS)),
@@ -363,9 +403,20 @@ class FlightIndex:
                 "range_offsets": np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
                 "range_start": cat(self._starts, np.float64),
                 "range_end": cat(self._ends, np.float64),
+                "state_time": cat(self._times, np.float64),
+                "view_hashes": view_hashes,
+                "view_row": view_row,
+                "view_times": cat(self._view_times, np.float64),
+            }
+            # what a query is matched against: every state's hash, then every view
+            arrays |= {
+                "key_hashes": np.concatenate([hashes, view_hashes]),
+                "key_row": np.concatenate([np.arange(len(hashes)), view_row]).astype(np.int64),
+                "key_time": np.concatenate([arrays["state_time"], arrays["view_times"]]),
             }
             for i in range(_CHUNKS):
-                col = ((hashes >> np.uint64(_CHUNK_BITS * i)) & np.uint64(0xFFFF)).astype(np.uint16)
+                keys = arrays["key_hashes"]
+                col = ((keys >> np.uint64(_CHUNK_BITS * i)) & np.uint64(0xFFFF)).astype(np.uint16)
                 order = np.argsort(col, kind="stable")
                 arrays[f"order{i}"] = order.astype(np.int64)
                 arrays[f"sorted{i}"] = col[order]
@@ -374,7 +425,13 @@ class FlightIndex:
 
     # -- queries
     def candidates(self, qhash: int, *, max_hash: int = MAX_HASH) -> np.ndarray:
-        """Indexed states that may be within ``max_hash`` bits (a superset; sorted, unique)."""
+        """Indexed states (rows) that may have a hash or a view within ``max_hash`` bits
+        (a superset; sorted, unique)."""
+        keys = self._candidate_keys(qhash, max_hash)
+        return np.unique(self._arrays()["key_row"][keys])
+
+    def _candidate_keys(self, qhash: int, max_hash: int) -> np.ndarray:
+        """Keys (state hashes and views) that may be within ``max_hash`` bits."""
         _check_limits(max_hash, 0.0)
         arrays = self._arrays()
         radius = max_hash // _CHUNKS
@@ -407,23 +464,31 @@ class FlightIndex:
     ) -> list[Hit]:
         """States within both limits of a view's hash and histogram, closest first.
 
+        A state is within the hash limit when its own hash or one of its views is (the
+        views of a state whose view drifted); ``hash_distance`` is to the closest.
+
         ``hist`` is the joint histogram of :func:`framesig.kernels.color_histogram` (or
         empty: the hash alone decides).
         """
         _check_limits(max_hash, max_hist)
         arrays = self._arrays()
-        cand = self.candidates(qhash, max_hash=max_hash)
-        idx, dh, dc = verify(
-            arrays["hashes"],
+        keys, dh, dc = verify(
+            arrays["key_hashes"],
             arrays["chroma"],
-            cand,
+            self._candidate_keys(qhash, max_hash),
             qhash,
             chroma_of(hist),
             max_hash=max_hash,
             max_hist=max_hist,
+            rows=arrays["key_row"],
         )
+        idx = arrays["key_row"][keys]
+        seen = arrays["key_time"][keys]
         score = dh / 64.0 + dc
         order = np.lexsort((idx, score))
+        # a state once, at its closest key: the first of its keys in score order
+        _, first = np.unique(idx[order], return_index=True)
+        order = order[np.sort(first)]
         if limit is not None:
             order = order[:limit]
         hits = []
@@ -442,6 +507,7 @@ class FlightIndex:
                     round(float(dc[k]), 6),
                     round(float(score[k]), 6),
                     tuple(zip(starts[a:b].tolist(), ends[a:b].tolist(), strict=True)),
+                    None if np.isnan(seen[k]) else float(seen[k]),
                 )
             )
         return hits
@@ -465,7 +531,7 @@ class FlightIndex:
             "version": FORMAT_VERSION,
             "flights": [vars(f) for f in self.flights],
         }
-        keep = {k: v for k, v in arrays.items() if not k.startswith(("order", "sorted"))}
+        keep = {k: v for k, v in arrays.items() if not k.startswith(("order", "sorted", "key_"))}
         meta_bytes = np.frombuffer(json.dumps(meta).encode("utf-8"), np.uint8)
 
         def write(file: Path) -> None:
@@ -503,8 +569,20 @@ class FlightIndex:
             raise OpenError(name, f"a damaged framesig index ({problem})")
         flight = arrays["flight"].astype(np.int32)
         offs = arrays["range_offsets"]
+        # index files from before views have neither views nor times (NaN: not known)
+        state_time = arrays.get("state_time", np.full(len(flight), np.nan)).astype(np.float64)
+        view_row = arrays.get("view_row", np.empty(0, np.int64)).astype(np.int64)
+        view_hashes = arrays.get("view_hashes", np.empty(0, np.uint64)).astype(np.uint64)
+        view_times = arrays.get("view_times", np.empty(0)).astype(np.float64)
+        local = np.empty(len(flight), np.int64)  # a state's row within its flight
         for fid in range(len(index.flights)):
             rows = np.flatnonzero(flight == fid)
+            local[rows] = np.arange(len(rows))
+            views = np.flatnonzero(flight[view_row] == fid)
+            index._times.append(state_time[rows])
+            index._view_hashes.append(view_hashes[views])
+            index._view_rows.append(local[view_row[views]])
+            index._view_times.append(view_times[views])
             index._hashes.append(arrays["hashes"][rows].astype(np.uint64))
             index._chroma.append(arrays["chroma"][rows].astype(np.float32))
             index._flight.append(flight[rows])
@@ -540,6 +618,14 @@ def _array_problem(arrays: dict[str, np.ndarray], flights: int) -> str:
     ranges = np.concatenate([arrays["range_start"], arrays["range_end"]])
     if not np.all(np.isfinite(ranges.astype(np.float64))):
         return "times that are not finite"
+    # views and times came with index files after the first: absent, there are none
+    views = [arrays.get(k, np.empty(0)) for k in ("view_hashes", "view_row", "view_times")]
+    if views[0].ndim != 1 or any(v.shape != views[0].shape for v in views):
+        return "view arrays of different lengths"
+    if views[1].size and (views[1].min() < 0 or views[1].max() >= n):
+        return "views of states it does not hold"
+    if arrays.get("state_time", np.empty(n)).shape != (n,):
+        return "per-state arrays of different lengths"
     return ""
 
 

@@ -196,6 +196,42 @@ def _hamming(a, b):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
+def _state_views(
+    labels, hashes, skip, state_hashes, radius, max_views, out_state, out_hash, out_frame
+):  # pragma: no cover - compiled
+    """Greedy cover of each state's frame hashes by views within ``radius`` bits.
+
+    Frames are taken in order; a frame (not ``skip``) further than ``radius`` from its
+    state's hash and from every view its state has so far becomes a view, while the state
+    has fewer than ``max_views``. Writes ``(state, hash, frame)`` of each view in the order
+    found and returns how many.
+    """
+    n_states = state_hashes.shape[0]
+    last = np.full(n_states, -1, np.int64)  # each state's newest view: a list through prev
+    prev = np.empty(out_hash.shape[0], np.int64)
+    count = np.zeros(n_states, np.int64)
+    m = 0
+    for i in range(labels.shape[0]):
+        s = labels[i]
+        h = hashes[i]
+        if skip[i] or count[s] >= max_views or _hamming(h, state_hashes[s]) <= radius:
+            continue
+        k = last[s]
+        while k >= 0 and _hamming(h, out_hash[k]) > radius:
+            k = prev[k]
+        if k >= 0 or m == out_hash.shape[0]:
+            continue
+        out_state[m] = s
+        out_hash[m] = h
+        out_frame[m] = i
+        prev[m] = last[s]
+        last[s] = m
+        count[s] += 1
+        m += 1
+    return m
+
+
+@njit(cache=True, nogil=True)
 def _dhash(thumb):  # pragma: no cover - compiled
     """Difference hash: 8 rows x 9 columns of block means, bit = left < right."""
     cells = np.empty((8, 9), np.float32)

@@ -19,7 +19,14 @@ import numpy as np
 
 from framesig import __version__, automaton, kernels
 from framesig.decode import Frame, FrameSource, ReadAhead, open_source, read_ahead
-from framesig.quantize import Quantizer, QuantizeResult, choose_keyframes
+from framesig.quantize import (
+    FLAT_TEXTURE,
+    Quantizer,
+    QuantizeResult,
+    choose_keyframes,
+    state_views,
+    view_radius,
+)
 from framesig.settings import Settings
 from framesig.signature import (
     SCHEMA_VERSION,
@@ -47,10 +54,16 @@ class Progress:
 
 
 class _FrameLog:
-    """Per-frame values kept for the whole video: pts, time, pHash, sharpness."""
+    """Per-frame values kept for the whole video: pts, time, pHash, sharpness, flatness."""
 
     def __init__(self) -> None:
-        self._parts: dict[str, list[np.ndarray]] = {"pts": [], "time": [], "phash": [], "sharp": []}
+        self._parts: dict[str, list[np.ndarray]] = {
+            "pts": [],
+            "time": [],
+            "phash": [],
+            "sharp": [],
+            "flat": [],
+        }
 
     def add(self, **arrays: np.ndarray) -> None:
         for k, v in arrays.items():
@@ -229,6 +242,7 @@ def _summarize_open(
                 time=b.times[:n].copy(),
                 phash=feats["phash"],
                 sharp=feats["sharpness"],
+                flat=feats["texture"] < FLAT_TEXTURE,
             )
             n_total += n
             last_time = float(b.times[n - 1])
@@ -253,6 +267,7 @@ def _assemble(
     times = log.take("time", np.float64)
     phash = log.take("phash", np.uint64)
     sharp = log.take("sharp", np.float32)
+    flat = log.take("flat", np.bool_)
     if partial:
         end_pts, end_time = int(pts[-1]), float(times[-1])
         if n > 1:
@@ -273,6 +288,12 @@ def _assemble(
     n_states = len(q.state_hashes)
     keyframes = choose_keyframes(labels, phash, sharp, n_states)
     frame_counts = np.bincount(labels, minlength=n_states)
+    view_state, view_hash, view_frame = state_views(
+        labels, phash, flat, np.array(q.state_hashes, np.uint64), view_radius(q.noise_hash)
+    )
+    views: list[list[int]] = [[] for _ in range(n_states)]
+    for k, sid in enumerate(view_state.tolist()):
+        views[sid].append(k)
     run_counts = np.bincount(labels[starts], minlength=n_states)
     first_time: dict[int, float] = {}
     for r in runs:
@@ -288,6 +309,9 @@ def _assemble(
             runs=int(run_counts[sid]),
             first_time=first_time[sid],
             hist=tuple(round(float(x), 4) for x in q.state_hists[sid]),
+            views=tuple(f"{int(view_hash[k]):016x}" for k in views[sid]),
+            view_frames=tuple(int(view_frame[k]) for k in views[sid]),
+            view_times=tuple(float(times[view_frame[k]]) for k in views[sid]),
         )
         for sid in range(n_states)
         if frame_counts[sid] > 0

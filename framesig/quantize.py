@@ -31,7 +31,8 @@ from itertools import combinations
 
 import numpy as np
 
-from framesig.kernels import Y_BINS, _aligned_ncc, _hamming, _hist_distance
+from framesig.kernels import Y_BINS, _aligned_ncc, _hamming, _hist_distance, _state_views
+from framesig.limits import MAX_HASH
 from framesig.settings import Settings
 
 __all__ = [
@@ -41,6 +42,9 @@ __all__ = [
     "TransitionEvent",
     "brightness_distance",
     "choose_keyframes",
+    "state_views",
+    "view_radius",
+    "MAX_VIEWS",
 ]
 
 _CHUNKS = 4  # multi-index hashing: the 64-bit hash as four 16-bit substrings
@@ -71,6 +75,8 @@ _SETTLED_NCC = 0.8
 _SHIFT_SHARES = (0.25, 0.5, 0.75, 1.0)
 _MAX_JOIN_HASH = 24  # however noisy the video, thresholds stay clear of chance (32 of 64)
 _MAX_MATCH_HASH = 18
+MAX_VIEWS = 64  # views a state keeps beside its own hash (a bound for noisy videos)
+_MIN_VIEW_RADIUS = MAX_HASH // 2  # a view's frames, and a query with as much noise again
 
 
 def _copy_view(
@@ -671,7 +677,7 @@ class Quantizer:
         labels = np.concatenate(self._labels) if self._labels else np.empty(0, np.int32)
         bins = self.index.hists[0].shape[0] if self.index.hists else 0
         nh, nc = self._noise_floor()
-        return QuantizeResult(
+        result = QuantizeResult(
             labels=labels,
             state_hashes=tuple(self.index.hashes),
             state_hists=np.array(self.index.hists, np.float32).reshape(len(self.index), bins),
@@ -681,6 +687,7 @@ class Quantizer:
             noise_hash=nh,
             noise_hist=nc,
         )
+        return result
 
 
 _KEYFRAME_CHUNK = 8192  # frames whose hash bits are unpacked at once
@@ -745,3 +752,66 @@ def choose_keyframes(
         np.minimum.at(chosen, lab[winners], winners + a)  # the earliest of equals
     chosen[chosen == n] = -1  # states with no frame
     return chosen
+
+
+def view_radius(noise_hash: float) -> int:
+    """How far (bits) a state's frames may be from one of its views: half the find limit,
+    raised by the video's frame-to-frame noise so that noise alone makes no views.
+
+    Examples
+    --------
+    >>> view_radius(0.0), view_radius(5.0), view_radius(30.0)
+    (8, 10, 16)
+    """
+    return int(min(max(_MIN_VIEW_RADIUS, round(2 * noise_hash)), MAX_HASH))
+
+
+def state_views(
+    labels: np.ndarray,
+    hashes: np.ndarray,
+    skip: np.ndarray,
+    state_hashes: np.ndarray,
+    radius: int,
+    max_views: int = MAX_VIEWS,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The views of each state: frame hashes that, with the state's own hash, come within
+    ``radius`` bits of every frame of the state.
+
+    A state whose view drifts (a slow pan, a long coast) holds frames far from its own
+    hash; a search for one of those frames finds the state through the view near it.
+    Frames are covered greedily in order: the first frame further than ``radius`` from
+    the state's hash and its views so far becomes a view, up to ``max_views`` a state.
+    ``skip`` frames (flat ones, whose hash is noise) never become views.
+
+    Returns
+    -------
+    state, hash, frame : numpy.ndarray
+        int64, uint64 and int64 arrays, one entry per view, in the order found.
+
+    Examples
+    --------
+    >>> labels = np.array([0, 0, 0, 0])
+    >>> hashes = np.array([0, 0b1111, 0b1110, 0b11111111], np.uint64)
+    >>> st, h, f = state_views(labels, hashes, np.zeros(4, bool), np.zeros(1, np.uint64), 2)
+    >>> [bin(x) for x in h.tolist()], f.tolist()
+    (['0b1111', '0b11111111'], [1, 3])
+    """
+    labels = np.ascontiguousarray(labels, np.int64)
+    hashes = np.ascontiguousarray(hashes, np.uint64)
+    skip = np.ascontiguousarray(skip, np.bool_)
+    state_hashes = np.ascontiguousarray(state_hashes, np.uint64)
+    n = labels.shape[0]
+    if hashes.shape != (n,) or skip.shape != (n,):
+        raise ValueError("labels, hashes and skip must have one entry per frame")
+    if n and (labels.min() < 0 or labels.max() >= state_hashes.shape[0]):
+        raise ValueError("a label is not one of the states")
+    if not 0 <= radius <= 64 or max_views < 0:
+        raise ValueError(f"radius must be 0..64 and max_views >= 0, got {radius}, {max_views}")
+    size = min(n, state_hashes.shape[0] * max_views)
+    out_state = np.empty(size, np.int64)
+    out_hash = np.empty(size, np.uint64)
+    out_frame = np.empty(size, np.int64)
+    m = _state_views(
+        labels, hashes, skip, state_hashes, radius, max_views, out_state, out_hash, out_frame
+    )
+    return out_state[:m], out_hash[:m], out_frame[:m]

@@ -101,6 +101,13 @@ class State:
     # The state's colour histogram (kernels.HIST_BINS bins, 4 decimals), for matching states
     # across flights; empty in signatures written before it existed.
     hist: tuple[float, ...] = ()
+    # Where the view drifted: hashes of frames (and their frames and times) that, with
+    # ``hash``, come within a few bits of every frame of the state (see
+    # :func:`framesig.quantize.state_views`); empty for a state that held still, and in
+    # signatures written before views existed.
+    views: tuple[str, ...] = ()
+    view_frames: tuple[int, ...] = ()
+    view_times: tuple[float, ...] = ()
 
     @property
     def image_hash(self) -> ImageHash:
@@ -242,6 +249,12 @@ def _check_consistent(sig: Signature) -> None:
             raise ValueError(f"states[{st.id}]: a histogram of {len(st.hist)} bins")
         if not 0 <= st.keyframe < max(src.frames, 1) or st.frames < 0 or st.runs < 0:
             raise ValueError(f"states[{st.id}]: keyframe or counts out of range")
+        for h in st.views:
+            ImageHash.from_hex(h)
+        if not len(st.views) == len(st.view_frames) == len(st.view_times):
+            raise ValueError(f"states[{st.id}]: views, view_frames and view_times differ in length")
+        if not all(0 <= f < src.frames for f in st.view_frames):
+            raise ValueError(f"states[{st.id}]: a view frame out of range")
     frame = 0
     for k, run in enumerate(sig.runs):
         if not 0 <= run.state < len(ids):

@@ -300,7 +300,8 @@ def _cmd_find(args: argparse.Namespace) -> int:
             f"{k:3d}. {h.flight:<{width}}  state {h.state:<4d} hash {h.hash_distance:2d} bits  "
             f"hist {h.hist_distance:.3f}  score {h.score:.3f}"
         )
-        print(f"       {_spans(h.ranges)}")
+        seen = "" if h.seen is None else f"closest at {_fmt(h.seen)}; "
+        print(f"       {seen}{_spans(h.ranges)}")
     return 0
 
 

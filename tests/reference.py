@@ -131,3 +131,18 @@ def robust_ncc_at(a, b, dy, dx, blocks, drop) -> float:
             sub_b = b[t0:t1, u0:u1]
             vals.append(ncc_at(sub_a, sub_b, 0, 0))
     return float(np.mean(sorted(vals)[drop:]))
+
+
+def state_views(labels, hashes, skip, state_hashes, radius, max_views):
+    """Each frame in order becomes a view of its state when it is further than ``radius``
+    from the state's hash and all the state's views so far (up to ``max_views``)."""
+    views: dict[int, list[int]] = {}
+    out = []
+    for i, (s, h) in enumerate(zip(labels, hashes, strict=True)):
+        mine = views.setdefault(int(s), [])
+        if skip[i] or len(mine) >= max_views:
+            continue
+        if all(hamming(int(h), int(c)) > radius for c in [state_hashes[s], *mine]):
+            mine.append(int(h))
+            out.append((int(s), int(h), i))
+    return out

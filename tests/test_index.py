@@ -3,6 +3,8 @@ generated flights with known ground truth."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import flightgen as fg
 import numpy as np
 import pytest
@@ -72,6 +74,8 @@ def test_multi_index_candidates_hold_every_match(hs, qh, max_hash, data):
     index._counts.append(np.zeros(len(hashes), np.int64))
     index._starts.append(np.empty(0))
     index._ends.append(np.empty(0))
+    index._view_hashes.append(np.empty(0, np.uint64))
+    index._view_rows.append(np.empty(0, np.int64))
     cand = set(index.candidates(qh, max_hash=max_hash).tolist())
     brute = {i for i, h in enumerate(hashes) if bin(h ^ qh).count("1") <= max_hash}
     assert brute <= cand
@@ -171,9 +175,11 @@ def test_an_image_file_and_an_unseen_view(flights, index, tmp_path):
 
     hits = index.find_image(load_image(path))
     assert hits and hits[0].flight.startswith("patrol")
-    assert all(
-        any(lo <= (a + b) / 2 < hi for lo, hi in h.ranges) for h in hits if h.flight == f.name
-    )
+    # the hover holding the time first; the approach to it may come after (its views
+    # reach the place), never closer
+    own = [h for h in hits if h.flight == f.name]
+    assert any(lo <= (a + b) / 2 < hi for lo, hi in own[0].ranges)
+    assert all(h.score >= own[0].score for h in own)
     # a place of the same terrain that no flight went to
     frames, _ = synthetic.render(fg.route_plan((8,)), size=fg.SIZE, seed=5)
     assert index.find_image(frames[12]) == []
@@ -224,7 +230,74 @@ def test_a_damaged_index_file_is_an_open_error_that_says_what(index, tmp_path):
         _resaved(good, tmp_path / "h.fsidx", hashes=np.zeros(n - 1, np.uint64)): "per-state",
         _resaved(good, tmp_path / "f.fsidx", flight=flight + 100): "flights it does not list",
         _resaved(good, tmp_path / "t.fsidx", range_start=start * np.nan): "not finite",
+        _resaved(good, tmp_path / "v.fsidx", view_row=np.array([n])): "different lengths",
+        _resaved(
+            good,
+            tmp_path / "w.fsidx",
+            view_hashes=np.zeros(1, np.uint64),
+            view_row=np.array([n]),
+            view_times=np.zeros(1),
+        ): "views of states it does not hold",
+        _resaved(good, tmp_path / "s.fsidx", state_time=np.zeros(n + 1)): "per-state arrays",
     }
     for path, message in cases.items():
         with pytest.raises(OpenError, match=f"{path.name}: .*{message}"):
             FlightIndex.load(path)
+
+
+def _without_views(sig):
+    import dataclasses
+
+    states = tuple(
+        dataclasses.replace(st, views=(), view_frames=(), view_times=()) for st in sig.states
+    )
+    return dataclasses.replace(sig, states=states)
+
+
+def _self_found(index, sig, video, every):
+    """Share of every ``every``-th frame of ``video`` whose search finds its own state."""
+    times, want = [], []
+    for run in sig.runs:
+        step = (run.end_time - run.start_time) / run.frames
+        for f in range(0, run.frames, every):
+            times.append(run.start_time + (f + 0.5) * step)
+            want.append(run.state)
+    found = [
+        any(h.state == w for h in index.find(qh, qhist, limit=None))
+        for (qh, qhist), w in zip(features_at(video, times), want, strict=True)
+    ]
+    return sum(found) / len(found)
+
+
+def test_a_drifting_view_is_found_through_its_states_views(tmp_path):
+    """The karma coast clip is one state for 12 s while the view drifts 27 bits from the
+    state's hash: without views, half its frames could not find their own flight."""
+    from conftest import real_clip
+
+    import framesig
+
+    video = real_clip("drone_gopro_karma_coast_cliffs_480p30.mp4")
+    sig = framesig.summarize(video)
+    assert len(sig.states) == 1 and len(sig.states[0].views) >= 5
+    with_views = FlightIndex.from_signatures([sig])
+    with_views.save(tmp_path / "coast.fsidx")
+    loaded = FlightIndex.load(tmp_path / "coast.fsidx")
+    assert _self_found(loaded, sig, video, 6) == 1.0
+    assert _self_found(FlightIndex.from_signatures([_without_views(sig)]), sig, video, 6) < 0.7
+    # an index file from before views (no view arrays) still loads, without them
+    older = tmp_path / "old.fsidx"
+    with np.load(tmp_path / "coast.fsidx") as data, open(older, "wb") as fh:
+        old = {k: data[k] for k in data.files if not k.startswith(("view_", "state_time"))}
+        np.savez(fh, **old)
+    old_index = FlightIndex.load(older)
+    assert _self_found(old_index, sig, video, 6) < 0.7
+    assert all(h.seen is None for h in old_index.find(*features_at(video, [6.0])[0]))
+    # merged into another index, the views come along
+    merged = FlightIndex.from_signatures([_without_views(sig)], names=["other"])
+    merged.merge(loaded)
+    assert _self_found(merged, sig, video, 6) == 1.0
+    hits = merged.find(*features_at(video, [11.5])[0], limit=None)
+    assert [h.flight for h in hits].count(Path(video).name) == 1  # a state once
+    # the state spans 0-12 s; the hit says when the closest view was shown
+    own = next(h for h in hits if h.flight == Path(video).name)
+    assert own.ranges == ((0.0, sig.source.duration),) and abs(own.seen - 11.5) < 1.0

@@ -8,7 +8,12 @@ import reference as ref
 from hypothesis import given
 from hypothesis import strategies as st
 
-from framesig.quantize import Quantizer, StateIndex, choose_keyframes
+from framesig.quantize import (
+    Quantizer,
+    StateIndex,
+    choose_keyframes,
+    state_views,
+)
 from framesig.settings import Settings
 
 
@@ -212,3 +217,62 @@ def test_keyframe_choice_does_not_depend_on_the_chunk(runs, seed, chunk):
         assert choose_keyframes(labels, ph, sharp, 5).tolist() == whole.tolist()
     finally:
         q._KEYFRAME_CHUNK = saved
+
+
+@given(
+    st.integers(1, 4),
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 2**64 - 1), st.booleans()), max_size=80),
+    st.integers(0, 20),
+    st.integers(0, 5),
+    st.integers(0, 2**32 - 1),
+)
+def test_state_views_kernel_matches_reference(n_states, frames, radius, max_views, seed):
+    rng = np.random.default_rng(seed)
+    # near copies of a few hashes, so that frames fall inside and outside the radius
+    base = rng.integers(0, 2**63, 3, dtype=np.uint64)
+    labels = np.array([s % n_states for s, _, _ in frames], np.int64)
+    flips = np.array([h for _, h, _ in frames], np.uint64) & np.uint64(rng.integers(0, 2**63))
+    hashes = base[labels % 3] ^ flips
+    skip = np.array([k for _, _, k in frames], bool)
+    state_hashes = rng.integers(0, 2**63, n_states, dtype=np.uint64)
+    got = state_views(labels, hashes, skip, state_hashes, radius, max_views)
+    want = ref.state_views(labels, hashes, skip, state_hashes, radius, max_views)
+    assert list(zip(*(a.tolist() for a in got), strict=True)) == want
+
+
+@given(st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=60), st.integers(0, 16))
+def test_state_views_cover_every_frame(hashes, radius):
+    """Uncapped, every frame is within the radius of its state's hash or of a view."""
+    h = np.array(hashes, np.uint64)
+    labels = np.zeros(len(h), np.int64)
+    _, views, frames = state_views(labels, h, np.zeros(len(h), bool), h[:1], radius, len(h))
+    keys = [int(h[0]), *views.tolist()]
+    assert all(min(ref.hamming(int(x), k) for k in keys) <= radius for x in h)
+    assert all(int(h[f]) == v for f, v in zip(frames.tolist(), views.tolist(), strict=True))
+
+
+def test_state_views_reject_bad_input():
+    ones = np.ones(3, np.int64)
+    with pytest.raises(ValueError, match="one entry per frame"):
+        state_views(ones, np.zeros(2, np.uint64), np.zeros(3, bool), np.zeros(2, np.uint64), 8)
+    with pytest.raises(ValueError, match="not one of the states"):
+        state_views(ones, np.zeros(3, np.uint64), np.zeros(3, bool), np.zeros(1, np.uint64), 8)
+    with pytest.raises(ValueError, match="radius"):
+        state_views(ones, np.zeros(3, np.uint64), np.zeros(3, bool), np.zeros(2, np.uint64), 65)
+
+
+def test_a_drifting_state_keeps_views_of_where_it_went():
+    """A slow pan held in one state: its views lie along the pan, flat frames give none."""
+    import cv2
+
+    import framesig
+
+    r = np.random.default_rng(5)
+    ground = cv2.GaussianBlur(r.integers(0, 255, (120, 600, 3), dtype=np.uint8), (0, 0), 2)
+    frames = [ground[:, x : x + 160] for x in range(0, 50)]  # 50 px of a 160 px view
+    frames += [np.full((120, 160, 3), 90, np.uint8)] * 3  # a flat blackout, held as transient
+    sig = framesig.summarize(frames, fps=30)
+    held = sig.states[sig.runs[0].state]
+    assert held.frames >= 50 and held.views  # one state, drifted far enough for views
+    assert list(held.view_frames) == sorted(held.view_frames)
+    assert all(f < 50 for f in held.view_frames)

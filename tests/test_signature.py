@@ -197,6 +197,20 @@ def _damaged(sig: Signature, **changes: object) -> str:
         ({"source__time_base": "1/0"}, "not a positive fraction"),
         ({"states__1__keyframe": 10**9}, r"states\[1\]: keyframe or counts"),
         ({"transitions__0__frame": -1}, "frame -1 is not one of the frames"),
+        ({"states__0__views": ["0f"]}, "16 hex digits"),
+        ({"states__0__views": ["00000000000000ff"]}, r"states\[0\]: views, view_frames and"),
+        (
+            {"states__0__views": ["0" * 16], "states__0__view_frames": [16]},
+            r"states\[0\]: views, view_frames and",
+        ),
+        (
+            {
+                "states__0__views": ["0" * 16],
+                "states__0__view_frames": [16],
+                "states__0__view_times": [1.6],
+            },
+            r"states\[0\]: a view frame out of range",
+        ),
     ],
 )
 def test_a_damaged_signature_is_a_value_error_that_says_where(changes, message):
