@@ -51,7 +51,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from framesig.compare import MIN_DWELL, compare, dwell_runs, shared_classes
+from framesig.compare import MIN_DWELL, compare, dwell_runs, is_dwell, shared_classes
 from framesig.index import MAX_HASH, MAX_HIST
 from framesig.signature import Signature
 
@@ -339,9 +339,6 @@ def against_reference(
     runs = sig.runs
     out: list[Anomaly] = []
 
-    def dur(i: int) -> float:
-        return runs[i].end_time - runs[i].start_time
-
     # new states: stretches of runs whose class no reference has
     i = 0
     while i < len(runs):
@@ -352,7 +349,7 @@ def against_reference(
         while j + 1 < len(runs) and mine[runs[j + 1].state] not in seen:
             j += 1
         span = range(i, j + 1)
-        has_dwell = any(dur(k) >= min_dwell for k in span)
+        has_dwell = any(is_dwell(sig, runs[k], min_dwell) for k in span)
         before = _nearest_dwell(sig, i - 1, -1, min_dwell, mine, seen)
         after = _nearest_dwell(sig, j + 1, 1, min_dwell, mine, seen)
         linked = (
@@ -440,7 +437,7 @@ def _nearest_dwell(
     """The nearest dwell from run ``i`` on (by ``step``) at a place the references know."""
     while 0 <= i < len(sig.runs):
         r = sig.runs[i]
-        if r.end_time - r.start_time >= min_dwell and mine[r.state] in seen:
+        if is_dwell(sig, r, min_dwell) and mine[r.state] in seen:
             return i
         i += step
     return None

@@ -63,6 +63,7 @@ __all__ = [
     "compare",
     "repeats",
     "dwell_runs",
+    "is_dwell",
     "shared_classes",
     "local_alignment",
 ]
@@ -280,12 +281,18 @@ class Comparison:
 # --------------------------------------------------------------------------- helpers
 
 
+def is_dwell(sig: Signature, run: Run, min_dwell: float = MIN_DWELL) -> bool:
+    """Whether ``run`` of ``sig`` is a dwell: at least ``min_dwell`` seconds of one view
+    (a burst of views that never settled is none, however long)."""
+    return run.end_time - run.start_time >= min_dwell and not sig.states[run.state].burst
+
+
 def dwell_runs(sig: Signature, min_dwell: float = MIN_DWELL) -> list[int]:
-    """Indices of the runs lasting at least ``min_dwell`` seconds, with repeats of one
-    state in a row (a short transit between) collapsed to the first."""
+    """Indices of the dwells (:func:`is_dwell`), with repeats of one state in a row (a
+    short transit between) collapsed to the first."""
     out: list[int] = []
     for i, r in enumerate(sig.runs):
-        if r.end_time - r.start_time >= min_dwell:
+        if is_dwell(sig, r, min_dwell):
             if out and sig.runs[out[-1]].state == r.state:
                 continue
             out.append(i)
@@ -379,7 +386,7 @@ def _unshared(
             sid,
             round(sum(r.end_time - r.start_time for r in runs), 6),
             tuple((r.start_time, r.end_time) for r in runs),
-            any(r.end_time - r.start_time >= min_dwell for r in runs),
+            any(is_dwell(sig, r, min_dwell) for r in runs),
         )
         for sid, runs in spans.items()
     ]
@@ -434,12 +441,8 @@ def compare(
     # Align the runs that carry information: views both flights saw, and dwells. A transit
     # run only one flight has (transits are sliced differently every time) is left out,
     # or a few of them in a row would cut a shared route in two.
-    keep_a = [
-        i for i, r in enumerate(ra) if cls_a[i] in set_b or r.end_time - r.start_time >= min_dwell
-    ]
-    keep_b = [
-        j for j, r in enumerate(rb) if cls_b[j] in set_a or r.end_time - r.start_time >= min_dwell
-    ]
+    keep_a = [i for i, r in enumerate(ra) if cls_a[i] in set_b or is_dwell(a, r, min_dwell)]
+    keep_b = [j for j, r in enumerate(rb) if cls_b[j] in set_a or is_dwell(b, r, min_dwell)]
     limit = max_hash / 64.0 + max_hist
     score = np.full((len(keep_a), len(keep_b)), MISMATCH, np.float64)
     same = cls_a[keep_a][:, None] == cls_b[keep_b][None, :]
@@ -475,8 +478,8 @@ def compare(
         groups.append([(i, j)])
     shared = []
     for g in groups:
-        da = [i for i, _ in g if dur(ra[i]) >= min_dwell]
-        db = [j for _, j in g if dur(rb[j]) >= min_dwell]
+        da = [i for i, _ in g if is_dwell(a, ra[i], min_dwell)]
+        db = [j for _, j in g if is_dwell(b, rb[j], min_dwell)]
         if not da and not db:
             continue
         pattern = [int(k) for k in automaton.collapse_runs([ca[ra[i].state] for i in da]).tolist()]

@@ -312,6 +312,7 @@ def _assemble(
             views=tuple(f"{int(view_hash[k]):016x}" for k in views[sid]),
             view_frames=tuple(int(view_frame[k]) for k in views[sid]),
             view_times=tuple(float(times[view_frame[k]]) for k in views[sid]),
+            burst=sid in q.bursts,
         )
         for sid in range(n_states)
         if frame_counts[sid] > 0

@@ -42,6 +42,7 @@ __all__ = [
     "TransitionEvent",
     "brightness_distance",
     "choose_keyframes",
+    "merge_bursts",
     "state_views",
     "view_radius",
     "MAX_VIEWS",
@@ -75,6 +76,7 @@ _SETTLED_NCC = 0.8
 _SHIFT_SHARES = (0.25, 0.5, 0.75, 1.0)
 _MAX_JOIN_HASH = 24  # however noisy the video, thresholds stay clear of chance (32 of 64)
 _MAX_MATCH_HASH = 18
+BURST_RUNS = 3  # brief new states in a row that are one burst (see merge_bursts)
 MAX_VIEWS = 64  # views a state keeps beside its own hash (a bound for noisy videos)
 _MIN_VIEW_RADIUS = MAX_HASH // 2  # a view's frames, and a query with as much noise again
 
@@ -284,6 +286,7 @@ class QuantizeResult:
     noise_hash: float
     noise_hist: float
     settled: tuple[tuple[int, int], ...] = ()  # frame windows where a settled view acted
+    bursts: tuple[int, ...] = ()  # states made of a burst of brief views (merge_bursts)
 
 
 class _Prototype:
@@ -687,7 +690,80 @@ class Quantizer:
             noise_hash=nh,
             noise_hist=nc,
         )
+        return merge_bursts(result, 2 * self.settings.persist)
+
+
+def merge_bursts(result: QuantizeResult, brief: int) -> QuantizeResult:
+    """One state for each burst of brief new states: at least :data:`BURST_RUNS` runs in
+    a row, each shorter than ``brief`` frames and its state's only run, the view jumping
+    (an abrupt transition) from each to the next.
+
+    A drone that tumbles changes view faster than views can settle: every few frames a
+    new state persists just long enough to be made. Those states hold no place anyone
+    will return to; the burst becomes its first state (whose views then cover where the
+    burst went), as a shot detector's minimum scene length would merge it, and is listed
+    in ``bursts``: it is no place, however long it lasted. A fast transit is left alone:
+    its views follow on from each other (gradual transitions). State ids stay 0, 1, 2,
+    ... in order of first appearance.
+
+    Examples
+    --------
+    >>> labels = np.array([0] * 9 + [1, 1, 2, 2, 3, 3] + [4] * 9, np.int32)
+    >>> jumps = tuple(TransitionEvent(f, s, s + 1, 30, 0.5, False) for s, f in enumerate(
+    ...     [9, 11, 13, 15]))
+    >>> r = QuantizeResult(labels, tuple(range(5)), np.zeros((5, 2), np.float32), jumps, (), 0, 0)
+    >>> merged = merge_bursts(r, 6)
+    >>> merged.labels.tolist()[8:16], merged.state_hashes, merged.bursts
+    ([0, 1, 1, 1, 1, 1, 1, 2], (0, 1, 4), (1,))
+    """
+    labels = result.labels
+    n = labels.shape[0]
+    starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]]) if n else np.empty(0, int)
+    states = labels[starts].astype(np.int64)
+    runs_of_state = np.bincount(states, minlength=len(result.state_hashes))
+    short = (np.diff(np.r_[starts, n]) < brief) & (runs_of_state[states] == 1)
+    abrupt = {t.frame for t in result.transitions if t.abrupt}
+    into = np.arange(len(result.state_hashes))  # each state: the state it becomes
+    dropped: set[int] = set()  # transitions inside bursts, by frame
+    firsts: list[int] = []  # the first state of each burst
+    k = 0
+    while k < len(starts):
+        j = k
+        while j < len(starts) and short[j] and (j == k or int(starts[j]) in abrupt):
+            j += 1
+        if j - k >= BURST_RUNS:
+            into[states[k + 1 : j]] = states[k]
+            dropped.update(starts[k + 1 : j].tolist())
+            firsts.append(int(states[k]))
+        k = max(j, k + 1)
+    if not dropped:
         return result
+    keep = np.unique(into)
+    new_id = np.searchsorted(keep, into)  # ids stay in order of first appearance
+    transitions = tuple(
+        TransitionEvent(
+            t.frame,
+            int(new_id[t.from_state]),
+            int(new_id[t.to_state]),
+            t.hash_distance,
+            t.hist_distance,
+            t.revisit,
+            t.abrupt,
+        )
+        for t in result.transitions
+        if t.frame not in dropped
+    )
+    return QuantizeResult(
+        bursts=tuple(int(new_id[x]) for x in firsts),
+        labels=new_id[labels].astype(np.int32),
+        state_hashes=tuple(result.state_hashes[k] for k in keep.tolist()),
+        state_hists=result.state_hists[keep],
+        transitions=transitions,
+        transients=result.transients,
+        noise_hash=result.noise_hash,
+        noise_hist=result.noise_hist,
+        settled=result.settled,
+    )
 
 
 _KEYFRAME_CHUNK = 8192  # frames whose hash bits are unpacked at once

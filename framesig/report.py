@@ -403,6 +403,7 @@ def _strip(sig: Signature, keyframes: Mapping[int, bytes]) -> str:
             f'<figure id="state-{s.id}" data-state="{s.id}">{img}<figcaption>'
             f"<b>state {s.id}</b> at {_fmt(s.keyframe_time)}<br>"
             f"{s.runs} run(s), {s.frames} frames, {seconds.get(s.id, 0.0):.1f} s"
+            f"{'<br>a burst of views (no place)' if s.burst else ''}"
             "</figcaption></figure>"
         )
     return f'<div class="strip">{"".join(figs)}</div>'

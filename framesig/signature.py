@@ -108,6 +108,9 @@ class State:
     views: tuple[str, ...] = ()
     view_frames: tuple[int, ...] = ()
     view_times: tuple[float, ...] = ()
+    # A burst of brief views that never settled (a tumble): one state, but no place, so
+    # never a dwell however long it lasted (see framesig.quantize.merge_bursts).
+    burst: bool = False
 
     @property
     def image_hash(self) -> ImageHash:

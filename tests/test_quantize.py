@@ -10,8 +10,11 @@ from hypothesis import strategies as st
 
 from framesig.quantize import (
     Quantizer,
+    QuantizeResult,
     StateIndex,
+    TransitionEvent,
     choose_keyframes,
+    merge_bursts,
     state_views,
 )
 from framesig.settings import Settings
@@ -276,3 +279,102 @@ def test_a_drifting_state_keeps_views_of_where_it_went():
     assert held.frames >= 50 and held.views  # one state, drifted far enough for views
     assert list(held.view_frames) == sorted(held.view_frames)
     assert all(f < 50 for f in held.view_frames)
+
+
+def _merge_bursts_ref(labels, jumps, brief):
+    """Runs as a list; three or more brief one-run states in a row, each jumped into from
+    the one before (``jumps``: the frames of abrupt transitions), become the first.
+    Returns the labels and the burst states."""
+    runs = []  # [state, length, first frame]
+    for f, x in enumerate(labels):
+        if runs and runs[-1][0] == x:
+            runs[-1][1] += 1
+        else:
+            runs.append([x, 1, f])
+    once = {x for x in {r[0] for r in runs} if sum(r[0] == x for r in runs) == 1}
+    out, firsts, k = [], [], 0
+    while k < len(runs):
+        j = k
+        while (
+            j < len(runs)
+            and runs[j][1] < brief
+            and runs[j][0] in once
+            and (j == k or runs[j][2] in jumps)
+        ):
+            j += 1
+        if j - k >= 3:
+            out += [runs[k][0]] * sum(r[1] for r in runs[k:j])
+            firsts.append(runs[k][0])
+            k = j
+        else:
+            out += [runs[k][0]] * runs[k][1]
+            k += 1
+    order = sorted(set(out))
+    return [order.index(x) for x in out], [order.index(x) for x in firsts]
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 6), st.integers(1, 8), st.booleans()), max_size=30),
+    st.integers(1, 7),
+)
+def test_merge_bursts_matches_reference(runs, brief):
+    labels, transitions, new = [], [], 0
+    for state, length, jump in runs:
+        state = new if state == 0 or not labels else min(state - 1, max(labels))
+        if labels and state == labels[-1]:
+            state = new  # a run of its own
+        if state == new:
+            new += 1
+        if labels:
+            transitions.append(TransitionEvent(len(labels), labels[-1], state, 9, 0.5, False, jump))
+        labels += [state] * length
+    r = QuantizeResult(
+        np.array(labels, np.int32),
+        tuple(range(100, 100 + new)),
+        np.arange(new * 2, dtype=np.float32).reshape(new, 2),
+        tuple(transitions),
+        (),
+        0.0,
+        0.0,
+    )
+    got = merge_bursts(r, brief)
+    want, bursts = _merge_bursts_ref(labels, {t.frame for t in transitions if t.abrupt}, brief)
+    assert got.labels.tolist() == want and list(got.bursts) == bursts
+    # what the states and the transitions say follows the labels
+    change = [f for f in range(1, len(want)) if want[f] != want[f - 1]]
+    assert [t.frame for t in got.transitions] == change
+    assert all(
+        (t.from_state, t.to_state) == (want[t.frame - 1], want[t.frame]) for t in got.transitions
+    )
+    kept = sorted({labels[f] for f in range(len(labels)) if want[f] != (want[f - 1] if f else -1)})
+    assert got.state_hashes == tuple(100 + k for k in kept) or not labels
+    assert len(got.state_hashes) == len(got.state_hists)
+
+
+def test_a_tumble_is_one_state_not_a_string_of_three_frame_states():
+    """The indoor takeoff clip ends with a 1.6 s tumble: each view lasted only the 3 frames
+    a change must persist, 16 states in a row. It is two states now (the view followed on
+    once, at 25.67 s), and their views still find their frames."""
+    from conftest import real_clip
+
+    import framesig
+    from framesig.compare import MIN_DWELL, is_dwell
+    from framesig.index import FlightIndex, features_at
+
+    video = real_clip("drone_indoor_takeoff_hover_540p30.mp4")
+    sig = framesig.summarize(video)
+    tumble = [r for r in sig.runs if r.start_time >= 25.0 and r.end_time <= 26.95]
+    assert len(tumble) == 2 and sum(r.frames for r in tumble) >= 45
+    assert [sig.states[r.state].burst for r in tumble] == [True, True]
+    assert sum(st.burst for st in sig.states) == 2
+    # no place: compare and anomalies never take it for a dwell, though it lasted > 1 s
+    longest = max(tumble, key=lambda r: r.frames)
+    assert longest.end_time - longest.start_time > MIN_DWELL and not is_dwell(sig, longest)
+    assert all(r.frames >= 2 * sig.settings["persist"] for r in sig.runs[:-1])
+    index = FlightIndex.from_signatures([sig])
+    times = [25.3 + 0.1 * k for k in range(15)]
+    found = [
+        any(h.state == sig.state_at(t) for h in index.find(qh, qhist, limit=None))
+        for t, (qh, qhist) in zip(times, features_at(video, times), strict=True)
+    ]
+    assert sum(found) >= 13, found
