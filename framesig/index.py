@@ -59,6 +59,7 @@ from framesig.errors import FramesigError, OpenError, SettingsError
 from framesig.files import write_atomically
 from framesig.kernels import C_BINS, HIST_BINS, Y_BINS, _hamming
 from framesig.limits import MAX_HASH, MAX_HIST  # re-exported: part of this module's API
+from framesig.settings import Settings
 from framesig.signature import Signature
 
 __all__ = [
@@ -108,12 +109,11 @@ def chroma_of(hist: Sequence[float] | np.ndarray) -> np.ndarray:
 
 @njit(cache=True, nogil=True)
 def _verify(
-    hashes, rows, chroma, cand, qhash, qchroma, max_hash, max_hist, out_idx, out_dh, out_dc
+    hashes, chroma, cand, qhash, qchroma, max_hash, max_hist, out_idx, out_dh, out_dc
 ):  # pragma: no cover - compiled
     """Keep the candidates within both limits; returns how many were written.
 
-    Hash ``i`` is of the state whose histogram is ``chroma[rows[i]]``. A histogram whose
-    first bin is negative is missing: only the hash counts then.
+    A histogram whose first bin is negative is missing: only the hash counts then.
     """
     n = 0
     for k in range(cand.shape[0]):
@@ -122,11 +122,10 @@ def _verify(
         if dh > max_hash:
             continue
         dc = 0.0
-        r = rows[i]
-        if chroma[r, 0] >= 0.0 and qchroma[0] >= 0.0:
+        if chroma[i, 0] >= 0.0 and qchroma[0] >= 0.0:
             acc = 0.0
             for b in range(chroma.shape[1]):
-                acc += abs(chroma[r, b] - qchroma[b])
+                acc += abs(chroma[i, b] - qchroma[b])
             dc = 0.5 * acc
         if dc > max_hist:
             continue
@@ -165,12 +164,8 @@ def verify(
     *,
     max_hash: int = MAX_HASH,
     max_hist: float = MAX_HIST,
-    rows: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(index, hash distance, hist distance)`` of the candidates within both limits.
-
-    ``hashes[i]`` is measured with the histogram ``chroma[rows[i]]`` (default: ``chroma[i]``):
-    a state's views share its histogram.
 
     Examples
     --------
@@ -185,18 +180,15 @@ def verify(
     c = np.ascontiguousarray(chroma, np.float32)
     cand = np.ascontiguousarray(candidates, np.int64)
     q = np.ascontiguousarray(qchroma, np.float32)
-    r = np.arange(h.shape[0]) if rows is None else np.ascontiguousarray(rows, np.int64)
-    if c.ndim != 2 or r.shape != h.shape or q.shape != (c.shape[1],):
+    if c.ndim != 2 or c.shape[0] != h.shape[0] or q.shape != (c.shape[1],):
         raise ValueError(f"bad shapes: hashes {h.shape}, chroma {c.shape}, query {q.shape}")
-    if r.size and (r.min() < 0 or r.max() >= c.shape[0]):
-        raise ValueError("row index out of range")
     if cand.size and (cand.min() < 0 or cand.max() >= h.shape[0]):
         raise ValueError("candidate index out of range")
     out_idx = np.empty(cand.size, np.int64)
     out_dh = np.empty(cand.size, np.int64)
     out_dc = np.empty(cand.size, np.float64)
     n = _verify(
-        h, r, c, cand, np.uint64(qhash), q, int(max_hash), float(max_hist), out_idx, out_dh, out_dc
+        h, c, cand, np.uint64(qhash), q, int(max_hash), float(max_hist), out_idx, out_dh, out_dc
     )
     return out_idx[:n], out_dh[:n], out_dc[:n]
 
@@ -235,6 +227,14 @@ def match_matrix(
         for i, h, c in zip(idx.tolist(), dh.tolist(), dc.tolist(), strict=True):
             out[(sa.id, b[i].id)] = h / 64.0 + c
     return out
+
+
+def _view_chroma(state: Any) -> np.ndarray:
+    """The chroma histograms of a state's views, one after another: the state's own for
+    each view when the signature has none (written before views had them)."""
+    if len(state.view_chroma) == CHROMA_BINS * len(state.views):
+        return np.asarray(state.view_chroma, np.float32)
+    return np.tile(chroma_of(state.hist), len(state.views))
 
 
 # ------------------------------------------------------------------------ the index
@@ -289,7 +289,8 @@ class FlightIndex:
         self._times: list[np.ndarray] = []  # each flight's states' keyframe times
         self._view_hashes: list[np.ndarray] = []  # each flight's states' views ...
         self._view_rows: list[np.ndarray] = []  # ... their states' rows in the flight ...
-        self._view_times: list[np.ndarray] = []  # ... and when they were shown
+        self._view_times: list[np.ndarray] = []  # ... when they were shown ...
+        self._view_chroma: list[np.ndarray] = []  # ... and their chroma histograms
         self._frozen: dict[str, np.ndarray] | None = None
 
     def __len__(self) -> int:
@@ -352,7 +353,12 @@ class FlightIndex:
         spans = [span for s in sig.states for span in ranges[s.id]]
         self._starts.append(np.array([a for a, _ in spans], np.float64))
         self._ends.append(np.array([b for _, b in spans], np.float64))
-        self._times.append(np.array([s.keyframe_time for s in sig.states], np.float64))
+        self._times.append(
+            np.array(
+                [s.keyframe_time if s.hash_time is None else s.hash_time for s in sig.states],
+                np.float64,
+            )
+        )
         self._view_hashes.append(
             np.array([int(h, 16) for s in sig.states for h in s.views], np.uint64)
         )
@@ -360,6 +366,11 @@ class FlightIndex:
             np.array([row for row, s in enumerate(sig.states) for _ in s.views], np.int64)
         )
         self._view_times.append(np.array([t for s in sig.states for t in s.view_times], np.float64))
+        self._view_chroma.append(
+            np.array([c for s in sig.states for c in _view_chroma(s)], np.float32).reshape(
+                -1, CHROMA_BINS
+            )
+        )
         self._frozen = None
         return fid
 
@@ -380,6 +391,7 @@ class FlightIndex:
             self._view_hashes.append(other._view_hashes[k])
             self._view_rows.append(other._view_rows[k])
             self._view_times.append(other._view_times[k])
+            self._view_chroma.append(other._view_chroma[k])
         self._frozen = None
 
     def _arrays(self) -> dict[str, np.ndarray]:
@@ -407,11 +419,13 @@ class FlightIndex:
                 "view_hashes": view_hashes,
                 "view_row": view_row,
                 "view_times": cat(self._view_times, np.float64),
+                "view_chroma": cat(self._view_chroma, np.float32, (0, CHROMA_BINS)),
             }
             # what a query is matched against: every state's hash, then every view
             arrays |= {
                 "key_hashes": np.concatenate([hashes, view_hashes]),
                 "key_row": np.concatenate([np.arange(len(hashes)), view_row]).astype(np.int64),
+                "key_chroma": np.concatenate([arrays["chroma"], arrays["view_chroma"]]),
                 "key_time": np.concatenate([arrays["state_time"], arrays["view_times"]]),
             }
             for i in range(_CHUNKS):
@@ -474,13 +488,12 @@ class FlightIndex:
         arrays = self._arrays()
         keys, dh, dc = verify(
             arrays["key_hashes"],
-            arrays["chroma"],
+            arrays["key_chroma"],
             self._candidate_keys(qhash, max_hash),
             qhash,
             chroma_of(hist),
             max_hash=max_hash,
             max_hist=max_hist,
-            rows=arrays["key_row"],
         )
         idx = arrays["key_row"][keys]
         seen = arrays["key_time"][keys]
@@ -574,6 +587,7 @@ class FlightIndex:
         view_row = arrays.get("view_row", np.empty(0, np.int64)).astype(np.int64)
         view_hashes = arrays.get("view_hashes", np.empty(0, np.uint64)).astype(np.uint64)
         view_times = arrays.get("view_times", np.empty(0)).astype(np.float64)
+        view_chroma = arrays.get("view_chroma", arrays["chroma"][view_row]).astype(np.float32)
         local = np.empty(len(flight), np.int64)  # a state's row within its flight
         for fid in range(len(index.flights)):
             rows = np.flatnonzero(flight == fid)
@@ -583,6 +597,7 @@ class FlightIndex:
             index._view_hashes.append(view_hashes[views])
             index._view_rows.append(local[view_row[views]])
             index._view_times.append(view_times[views])
+            index._view_chroma.append(view_chroma[views])
             index._hashes.append(arrays["hashes"][rows].astype(np.uint64))
             index._chroma.append(arrays["chroma"][rows].astype(np.float32))
             index._flight.append(flight[rows])
@@ -593,15 +608,41 @@ class FlightIndex:
             ).astype(np.int64)
             index._starts.append(arrays["range_start"][spans])
             index._ends.append(arrays["range_end"][spans])
+            if index._starts[-1].size:
+                lo, hi = index._starts[-1].min() - 1e-6, index._ends[-1].max() + 1e-6
+                times = np.concatenate([index._times[-1], index._view_times[-1]])
+                if np.any((times < lo) | (times > hi)):  # NaN (not known) compares False
+                    flight_name = index.flights[fid].name
+                    raise OpenError(name, f"a damaged framesig index (times outside {flight_name})")
         return index
+
+
+# What each array of an index file holds: its dtype kinds ("u" unsigned, "i" signed
+# integer, "f" float) and whether a file must have it (the rest came with views).
+_ARRAYS = {
+    "hashes": ("u", True),
+    "chroma": ("f", True),
+    "flight": ("iu", True),
+    "state": ("iu", True),
+    "range_offsets": ("iu", True),
+    "range_start": ("f", True),
+    "range_end": ("f", True),
+    "state_time": ("f", False),
+    "view_hashes": ("u", False),
+    "view_row": ("iu", False),
+    "view_times": ("f", False),
+    "view_chroma": ("f", False),
+}
 
 
 def _array_problem(arrays: dict[str, np.ndarray], flights: int) -> str:
     """What is wrong with an index file's arrays ("" when nothing is)."""
-    keys = ("hashes", "chroma", "flight", "state", "range_offsets", "range_start", "range_end")
-    missing = [k for k in keys if k not in arrays]
+    missing = [k for k, (_, needed) in _ARRAYS.items() if needed and k not in arrays]
     if missing:
         return f"no {', '.join(missing)}"
+    for k, (kinds, _) in _ARRAYS.items():
+        if k in arrays and arrays[k].size and arrays[k].dtype.kind not in kinds:
+            return f"{k} of type {arrays[k].dtype}"
     n = len(arrays["hashes"])
     offs = arrays["range_offsets"]
     spans = len(arrays["range_start"])
@@ -618,14 +659,21 @@ def _array_problem(arrays: dict[str, np.ndarray], flights: int) -> str:
     ranges = np.concatenate([arrays["range_start"], arrays["range_end"]])
     if not np.all(np.isfinite(ranges.astype(np.float64))):
         return "times that are not finite"
-    # views and times came with index files after the first: absent, there are none
+    if arrays.get("state_time", np.empty(n)).shape != (n,):
+        return "per-state arrays of different lengths"
     views = [arrays.get(k, np.empty(0)) for k in ("view_hashes", "view_row", "view_times")]
     if views[0].ndim != 1 or any(v.shape != views[0].shape for v in views):
         return "view arrays of different lengths"
+    if arrays.get("view_chroma", np.empty((len(views[0]), CHROMA_BINS))).shape != (
+        len(views[0]),
+        CHROMA_BINS,
+    ):
+        return "view chroma that does not fit the views"
     if views[1].size and (views[1].min() < 0 or views[1].max() >= n):
         return "views of states it does not hold"
-    if arrays.get("state_time", np.empty(n)).shape != (n,):
-        return "per-state arrays of different lengths"
+    times = [arrays.get(k, np.empty(0)) for k in ("state_time", "view_times")]
+    if any(np.isinf(t.astype(np.float64)).any() for t in times):  # NaN: not known
+        return "times that are not finite"
     return ""
 
 
@@ -709,7 +757,9 @@ def features_at(
     out: list[tuple[int, np.ndarray] | None] = [None] * len(times)
     bufs = (_Thumbs(), _Thumbs())  # the last frame's thumbnails and the current one's
     last = -1
-    with open_source(video) as src:
+    # decoded as summarize decodes (no deblocking by default): a frame's query hash is
+    # then the hash its flight's views were taken from
+    with open_source(video, deblock=Settings().deblock) as src:
         pending = list(order)
         for frame in src.frames():
             while pending and frame.time > times[pending[0]] + 1e-9 and last >= 0:

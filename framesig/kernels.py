@@ -196,33 +196,81 @@ def _hamming(a, b):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _state_views(
-    labels, hashes, skip, state_hashes, radius, max_views, out_state, out_hash, out_frame
-):  # pragma: no cover - compiled
-    """Greedy cover of each state's frame hashes by views within ``radius`` bits.
+def _chroma_apart(chroma, i, ref, r, limit):  # pragma: no cover - compiled
+    """Whether frame ``i``'s chroma (uint8 x 1/255) is over ``limit`` (total variation)
+    from ``ref[r]`` (float); a reference whose first bin is negative is unknown: never."""
+    if ref[r, 0] < 0.0:
+        return False
+    acc = 0.0
+    for b in range(chroma.shape[1]):
+        acc += abs(chroma[i, b] / 255.0 - ref[r, b])
+    return 0.5 * acc > limit
 
-    Frames are taken in order; a frame (not ``skip``) further than ``radius`` from its
-    state's hash and from every view its state has so far becomes a view, while the state
-    has fewer than ``max_views``. Writes ``(state, hash, frame)`` of each view in the order
-    found and returns how many.
+
+@njit(cache=True, nogil=True)
+def _frames_chroma_apart(chroma, i, j, limit):  # pragma: no cover - compiled
+    """Whether frames ``i`` and ``j``'s chroma (uint8 x 1/255) differ by over ``limit``."""
+    acc = 0
+    for b in range(chroma.shape[1]):
+        acc += abs(np.int64(chroma[i, b]) - np.int64(chroma[j, b]))
+    return 0.5 * acc / 255.0 > limit
+
+
+@njit(cache=True, nogil=True)
+def _state_views(
+    labels,
+    hashes,
+    chroma,
+    skip,
+    state_hashes,
+    state_chroma,
+    radius,
+    chroma_radius,
+    max_views,
+    out_state,
+    out_frame,
+    out_nearest,
+):  # pragma: no cover - compiled
+    """Greedy cover of each state's frames by views: hashes within ``radius`` bits and
+    chroma within ``chroma_radius``.
+
+    Frames are taken in order; a frame (not ``skip``) that is not within both limits of
+    its state's hash and chroma, nor of any view its state has so far, becomes a view
+    while the state has fewer than ``max_views``. Writes ``(state, frame)`` of each view
+    in the order found and returns how many; ``out_nearest`` gets each state's first frame
+    nearest its hash (-1 for a state with no frame or only ``skip`` frames).
     """
     n_states = state_hashes.shape[0]
     last = np.full(n_states, -1, np.int64)  # each state's newest view: a list through prev
-    prev = np.empty(out_hash.shape[0], np.int64)
+    prev = np.empty(out_frame.shape[0], np.int64)
     count = np.zeros(n_states, np.int64)
+    nearest = np.full(n_states, 65, np.int64)
+    out_nearest[:] = -1
     m = 0
     for i in range(labels.shape[0]):
         s = labels[i]
         h = hashes[i]
-        if skip[i] or count[s] >= max_views or _hamming(h, state_hashes[s]) <= radius:
+        if skip[i]:
+            continue
+        d = _hamming(h, state_hashes[s])
+        if d < nearest[s]:
+            nearest[s] = d
+            out_nearest[s] = i
+        if count[s] >= max_views:
+            continue
+        if d <= radius and not _chroma_apart(chroma, i, state_chroma, s, chroma_radius):
             continue
         k = last[s]
-        while k >= 0 and _hamming(h, out_hash[k]) > radius:
+        while k >= 0:
+            f = out_frame[k]
+            if _hamming(h, hashes[f]) <= radius and not _frames_chroma_apart(
+                chroma, i, f, chroma_radius
+            ):
+                break
             k = prev[k]
-        if k >= 0 or m == out_hash.shape[0]:
+        if k >= 0 or m == out_frame.shape[0]:
             continue
         out_state[m] = s
-        out_hash[m] = h
         out_frame[m] = i
         prev[m] = last[s]
         last[s] = m

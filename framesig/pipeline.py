@@ -54,7 +54,8 @@ class Progress:
 
 
 class _FrameLog:
-    """Per-frame values kept for the whole video: pts, time, pHash, sharpness, flatness."""
+    """Per-frame values kept for the whole video: pts, time, pHash, sharpness, flatness
+    and chroma histogram (16 bytes: the views of drifting states need it)."""
 
     def __init__(self) -> None:
         self._parts: dict[str, list[np.ndarray]] = {
@@ -63,6 +64,7 @@ class _FrameLog:
             "phash": [],
             "sharp": [],
             "flat": [],
+            "chroma": [],
         }
 
     def add(self, **arrays: np.ndarray) -> None:
@@ -196,6 +198,12 @@ def _thumbnail_batches(
             close()
 
 
+def _chroma_u8(hist: np.ndarray) -> np.ndarray:
+    """Each frame's chroma histogram (the joint histogram summed over luma) in 1/255ths."""
+    chroma = hist.reshape(hist.shape[0], kernels.Y_BINS, -1).sum(axis=1)
+    return np.rint(chroma * 255).astype(np.uint8)
+
+
 def _summarize_open(
     src: FrameSource,
     s: Settings,
@@ -243,6 +251,7 @@ def _summarize_open(
                 phash=feats["phash"],
                 sharp=feats["sharpness"],
                 flat=feats["texture"] < FLAT_TEXTURE,
+                chroma=_chroma_u8(feats["hist"]),
             )
             n_total += n
             last_time = float(b.times[n - 1])
@@ -268,6 +277,7 @@ def _assemble(
     phash = log.take("phash", np.uint64)
     sharp = log.take("sharp", np.float32)
     flat = log.take("flat", np.bool_)
+    chroma = log.take("chroma", np.uint8).reshape(-1, kernels.C_BINS**2)
     if partial:
         end_pts, end_time = int(pts[-1]), float(times[-1])
         if n > 1:
@@ -288,8 +298,15 @@ def _assemble(
     n_states = len(q.state_hashes)
     keyframes = choose_keyframes(labels, phash, sharp, n_states)
     frame_counts = np.bincount(labels, minlength=n_states)
-    view_state, view_hash, view_frame = state_views(
-        labels, phash, flat, np.array(q.state_hashes, np.uint64), view_radius(q.noise_hash)
+    state_chroma = q.state_hists.reshape(n_states, kernels.Y_BINS, -1).sum(axis=1)
+    view_state, view_frame, nearest = state_views(
+        labels,
+        phash,
+        chroma,
+        flat,
+        np.array(q.state_hashes, np.uint64),
+        state_chroma,
+        *view_radius(q.noise_hash, q.noise_hist),
     )
     views: list[list[int]] = [[] for _ in range(n_states)]
     for k, sid in enumerate(view_state.tolist()):
@@ -309,10 +326,14 @@ def _assemble(
             runs=int(run_counts[sid]),
             first_time=first_time[sid],
             hist=tuple(round(float(x), 4) for x in q.state_hists[sid]),
-            views=tuple(f"{int(view_hash[k]):016x}" for k in views[sid]),
+            views=tuple(f"{int(phash[view_frame[k]]):016x}" for k in views[sid]),
             view_frames=tuple(int(view_frame[k]) for k in views[sid]),
             view_times=tuple(float(times[view_frame[k]]) for k in views[sid]),
+            view_chroma=tuple(
+                round(int(c) / 255, 4) for k in views[sid] for c in chroma[view_frame[k]]
+            ),
             burst=sid in q.bursts,
+            hash_time=float(times[nearest[sid]]) if nearest[sid] >= 0 else None,
         )
         for sid in range(n_states)
         if frame_counts[sid] > 0

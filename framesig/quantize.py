@@ -32,7 +32,7 @@ from itertools import combinations
 import numpy as np
 
 from framesig.kernels import Y_BINS, _aligned_ncc, _hamming, _hist_distance, _state_views
-from framesig.limits import MAX_HASH
+from framesig.limits import MAX_HASH, MAX_HIST
 from framesig.settings import Settings
 
 __all__ = [
@@ -718,6 +718,16 @@ def merge_bursts(result: QuantizeResult, brief: int) -> QuantizeResult:
     """
     labels = result.labels
     n = labels.shape[0]
+    n_states = len(result.state_hashes)
+    if len(result.state_hists) != n_states or (
+        n and (labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() >= n_states)
+    ):
+        raise ValueError("labels and histograms must be of the result's states")
+    if any(
+        not (0 <= t.from_state < n_states and 0 <= t.to_state < n_states)
+        for t in result.transitions
+    ):
+        raise ValueError("a transition between states the result does not have")
     starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]]) if n else np.empty(0, int)
     states = labels[starts].astype(np.int64)
     runs_of_state = np.bincount(states, minlength=len(result.state_hashes))
@@ -754,7 +764,7 @@ def merge_bursts(result: QuantizeResult, brief: int) -> QuantizeResult:
         if t.frame not in dropped
     )
     return QuantizeResult(
-        bursts=tuple(int(new_id[x]) for x in firsts),
+        bursts=tuple(sorted({int(new_id[x]) for x in (*result.bursts, *firsts)})),
         labels=new_id[labels].astype(np.int32),
         state_hashes=tuple(result.state_hashes[k] for k in keep.tolist()),
         state_hists=result.state_hists[keep],
@@ -830,64 +840,125 @@ def choose_keyframes(
     return chosen
 
 
-def view_radius(noise_hash: float) -> int:
-    """How far (bits) a state's frames may be from one of its views: half the find limit,
-    raised by the video's frame-to-frame noise so that noise alone makes no views.
+def view_radius(noise_hash: float, noise_hist: float = 0.0) -> tuple[int, float]:
+    """How far a state's frames may be from one of its views, in hash bits and in chroma
+    (total variation): half the find limits, raised by the video's frame-to-frame noise so
+    that noise alone makes no views.
 
     Examples
     --------
-    >>> view_radius(0.0), view_radius(5.0), view_radius(30.0)
-    (8, 10, 16)
+    >>> view_radius(0.0), view_radius(5.0, 0.1), view_radius(30.0, 1.0)
+    ((8, 0.125), (10, 0.2), (16, 0.25))
     """
-    return int(min(max(_MIN_VIEW_RADIUS, round(2 * noise_hash)), MAX_HASH))
+    bits = int(min(max(_MIN_VIEW_RADIUS, round(2 * noise_hash)), MAX_HASH))
+    return bits, float(min(max(MAX_HIST / 2, 2 * noise_hist), MAX_HIST))
+
+
+def _integers(name: str, values: object, dtype: type, ndim: int = 1) -> np.ndarray:
+    """``values`` as a contiguous integer array of ``dtype`` (ValueError when it holds
+    anything else, or numbers out of the type's range)."""
+    arr = np.asarray(values)
+    if arr.ndim != ndim or (arr.size and arr.dtype.kind not in "ui"):
+        raise ValueError(
+            f"{name} must be a {ndim}-D array of integers, got {arr.dtype} {arr.shape}"
+        )
+    info = np.iinfo(dtype)
+    if arr.size and (int(arr.min()) < info.min or int(arr.max()) > info.max):
+        raise ValueError(f"{name}: values outside {info.min}..{info.max}")
+    return np.ascontiguousarray(arr, dtype)
 
 
 def state_views(
     labels: np.ndarray,
     hashes: np.ndarray,
+    chroma: np.ndarray,
     skip: np.ndarray,
     state_hashes: np.ndarray,
+    state_chroma: np.ndarray,
     radius: int,
+    chroma_radius: float,
     max_views: int = MAX_VIEWS,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The views of each state: frame hashes that, with the state's own hash, come within
-    ``radius`` bits of every frame of the state.
+    """The views of each state: frames that, with the state itself, come within ``radius``
+    bits of hash and ``chroma_radius`` of chroma of every frame of the state.
 
-    A state whose view drifts (a slow pan, a long coast) holds frames far from its own
-    hash; a search for one of those frames finds the state through the view near it.
-    Frames are covered greedily in order: the first frame further than ``radius`` from
-    the state's hash and its views so far becomes a view, up to ``max_views`` a state.
-    ``skip`` frames (flat ones, whose hash is noise) never become views.
+    A state whose view drifts (a slow pan, a long coast, a tumble) holds frames far from
+    its own hash or colours; a search for one of those frames finds the state through the
+    view near it. Frames are covered greedily in order: the first frame not within both
+    limits of the state and of its views so far becomes a view, up to ``max_views`` a
+    state. ``skip`` frames (flat ones, whose hash is noise) never become views.
+
+    Parameters
+    ----------
+    labels, hashes : numpy.ndarray
+        Each frame's state and pHash.
+    chroma : numpy.ndarray
+        uint8[frames, 16]: each frame's chroma histogram (:func:`framesig.index.chroma_of`)
+        in 1/255ths.
+    skip : numpy.ndarray
+        bool per frame: frames that never become views.
+    state_hashes, state_chroma : numpy.ndarray
+        Each state's hash and chroma histogram (float[states, 16]; a row whose first bin
+        is negative is unknown, and only the hash counts against it).
+    radius, chroma_radius : int, float
+        The limits (:func:`view_radius`).
+    max_views : int
+        At most this many views a state.
 
     Returns
     -------
-    state, hash, frame : numpy.ndarray
-        int64, uint64 and int64 arrays, one entry per view, in the order found.
+    state, frame : numpy.ndarray
+        int64 arrays, one entry per view, in the order found.
+    nearest : numpy.ndarray
+        int64[states]: each state's first frame nearest its own hash (-1 when it has no
+        frame that is not ``skip``).
 
     Examples
     --------
-    >>> labels = np.array([0, 0, 0, 0])
+    >>> labels = np.zeros(4, np.int64)
     >>> hashes = np.array([0, 0b1111, 0b1110, 0b11111111], np.uint64)
-    >>> st, h, f = state_views(labels, hashes, np.zeros(4, bool), np.zeros(1, np.uint64), 2)
-    >>> [bin(x) for x in h.tolist()], f.tolist()
-    (['0b1111', '0b11111111'], [1, 3])
+    >>> chroma = np.zeros((4, 16), np.uint8); chroma[:, 0] = 255
+    >>> st, f, near = state_views(labels, hashes, chroma, np.zeros(4, bool),
+    ...                           np.zeros(1, np.uint64), chroma[:1] / 255, 2, 0.1)
+    >>> f.tolist(), near.tolist()
+    ([1, 3], [0])
     """
-    labels = np.ascontiguousarray(labels, np.int64)
-    hashes = np.ascontiguousarray(hashes, np.uint64)
+    labels = _integers("labels", labels, np.int64)
+    hashes = _integers("hashes", hashes, np.uint64)
+    state_hashes = _integers("state_hashes", state_hashes, np.uint64)
+    chroma = _integers("chroma", chroma, np.uint8, ndim=2)
     skip = np.ascontiguousarray(skip, np.bool_)
-    state_hashes = np.ascontiguousarray(state_hashes, np.uint64)
-    n = labels.shape[0]
-    if hashes.shape != (n,) or skip.shape != (n,):
-        raise ValueError("labels, hashes and skip must have one entry per frame")
-    if n and (labels.min() < 0 or labels.max() >= state_hashes.shape[0]):
+    state_chroma = np.ascontiguousarray(state_chroma, np.float32)
+    n, n_states = labels.shape[0], state_hashes.shape[0]
+    if hashes.shape != (n,) or skip.shape != (n,) or chroma.shape[0] != n:
+        raise ValueError("labels, hashes, chroma and skip must have one entry per frame")
+    if state_chroma.shape != (n_states, chroma.shape[1]):
+        raise ValueError(f"state_chroma must be {(n_states, chroma.shape[1])}")
+    if n and (labels.min() < 0 or labels.max() >= n_states):
         raise ValueError("a label is not one of the states")
-    if not 0 <= radius <= 64 or max_views < 0:
-        raise ValueError(f"radius must be 0..64 and max_views >= 0, got {radius}, {max_views}")
-    size = min(n, state_hashes.shape[0] * max_views)
+    if not (isinstance(radius, int | np.integer) and 0 <= radius <= 64):
+        raise ValueError(f"radius must be an integer 0..64, got {radius!r}")
+    if not (isinstance(max_views, int | np.integer) and max_views >= 0):
+        raise ValueError(f"max_views must be an integer >= 0, got {max_views!r}")
+    if not 0.0 <= chroma_radius <= 1.0:
+        raise ValueError(f"chroma_radius must be in 0..1, got {chroma_radius!r}")
+    max_views = min(int(max_views), n)  # no state has more views than frames
+    size = min(n, n_states * max_views)
     out_state = np.empty(size, np.int64)
-    out_hash = np.empty(size, np.uint64)
     out_frame = np.empty(size, np.int64)
+    nearest = np.empty(n_states, np.int64)
     m = _state_views(
-        labels, hashes, skip, state_hashes, radius, max_views, out_state, out_hash, out_frame
+        labels,
+        hashes,
+        chroma,
+        skip,
+        state_hashes,
+        state_chroma,
+        int(radius),
+        float(chroma_radius),
+        max_views,
+        out_state,
+        out_frame,
+        nearest,
     )
-    return out_state[:m], out_hash[:m], out_frame[:m]
+    return out_state[:m], out_frame[:m], nearest

@@ -49,6 +49,7 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 HIST_BINS = 128  # kernels.HIST_BINS, which cannot be imported here without numba
+CHROMA_BINS = 16  # kernels.C_BINS ** 2
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,36 @@ class SourceFacts:
 
 @dataclass(frozen=True)
 class State:
-    """A visual state: one place or view. ``keyframe`` represents it (sharp and typical)."""
+    """A visual state: one place or view.
+
+    Attributes
+    ----------
+    id : int
+        0, 1, 2, ... in order of first appearance.
+    hash : str
+        The state's pHash (16 hex digits): the majority of its first settled frames.
+    keyframe, keyframe_time, keyframe_pts : int, float, int
+        The frame that represents the state (sharp and typical), and when it was shown.
+    frames, runs : int
+        How many frames and runs the state has.
+    first_time : float
+        When the state was first shown.
+    hist : tuple of float
+        The state's joint colour histogram (``HIST_BINS`` bins, 4 decimals), for matching
+        states across flights; empty in signatures written before it existed.
+    views, view_frames, view_times, view_chroma : tuple
+        Where the view drifted: the hashes of frames of the state (with their frames, times
+        and chroma histograms, ``CHROMA_BINS`` bins a view one after another) that, with
+        ``hash`` and ``hist``, come within a few bits and a little colour of every frame of
+        the state (:func:`framesig.quantize.state_views`). ``find`` matches a state by its
+        hash or any view. Empty for a state that held still, and in signatures written
+        before views existed (``view_chroma`` may be empty then: the state's own is used).
+    hash_time : float or None
+        When the frame nearest ``hash`` was shown (None: not known, or only flat frames).
+    burst : bool
+        A burst of brief views that never settled (a tumble): one state, but no place, so
+        never a dwell however long it lasted (:func:`framesig.quantize.merge_bursts`).
+    """
 
     id: int
     hash: str
@@ -98,18 +128,12 @@ class State:
     frames: int
     runs: int
     first_time: float
-    # The state's colour histogram (kernels.HIST_BINS bins, 4 decimals), for matching states
-    # across flights; empty in signatures written before it existed.
     hist: tuple[float, ...] = ()
-    # Where the view drifted: hashes of frames (and their frames and times) that, with
-    # ``hash``, come within a few bits of every frame of the state (see
-    # :func:`framesig.quantize.state_views`); empty for a state that held still, and in
-    # signatures written before views existed.
     views: tuple[str, ...] = ()
     view_frames: tuple[int, ...] = ()
     view_times: tuple[float, ...] = ()
-    # A burst of brief views that never settled (a tumble): one state, but no place, so
-    # never a dwell however long it lasted (see framesig.quantize.merge_bursts).
+    view_chroma: tuple[float, ...] = ()
+    hash_time: float | None = None
     burst: bool = False
 
     @property
@@ -197,7 +221,9 @@ def _is_int(v: Any) -> bool:
 
 
 def _is_float(v: Any) -> bool:
-    return (_is_int(v) or isinstance(v, float)) and math.isfinite(v)
+    if _is_int(v):
+        return abs(v) < 2**1023  # a JSON integer too long for a float is no time
+    return isinstance(v, float) and math.isfinite(v)
 
 
 # What each field annotation admits, as a signature file holds it (JSON: lists for tuples).
@@ -209,6 +235,7 @@ _CHECKS: dict[str, Callable[[Any], bool]] = {
     "tuple[int, ...]": lambda v: isinstance(v, list) and all(map(_is_int, v)),
     "tuple[float, ...]": lambda v: isinstance(v, list) and all(map(_is_float, v)),
     "tuple[str, ...]": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+    "float | None": lambda v: v is None or _is_float(v),
 }
 
 
@@ -244,6 +271,8 @@ def _check_consistent(sig: Signature) -> None:
     if not positive:
         raise ValueError(f"source: time base {src.time_base!r} is not a positive fraction")
     ids = [st.id for st in sig.states]
+    first = sig.runs[0].start_time if sig.runs else 0.0
+    last = sig.runs[-1].end_time if sig.runs else 0.0
     if ids != list(range(len(ids))):
         raise ValueError("states: ids must be 0, 1, 2, ... in order")
     for st in sig.states:
@@ -256,8 +285,19 @@ def _check_consistent(sig: Signature) -> None:
             ImageHash.from_hex(h)
         if not len(st.views) == len(st.view_frames) == len(st.view_times):
             raise ValueError(f"states[{st.id}]: views, view_frames and view_times differ in length")
+        if len(st.view_chroma) not in (0, CHROMA_BINS * len(st.views)):
+            raise ValueError(f"states[{st.id}]: view_chroma is not {CHROMA_BINS} bins a view")
+        if not all(0.0 <= c <= 1.0 for c in st.view_chroma):
+            raise ValueError(f"states[{st.id}]: a view_chroma bin outside 0..1")
         if not all(0 <= f < src.frames for f in st.view_frames):
             raise ValueError(f"states[{st.id}]: a view frame out of range")
+        times = (
+            st.keyframe_time,
+            *st.view_times,
+            *(() if st.hash_time is None else (st.hash_time,)),
+        )
+        if sig.runs and not all(first <= t <= last for t in times):
+            raise ValueError(f"states[{st.id}]: a time outside the flight ({first:g}..{last:g} s)")
     frame = 0
     for k, run in enumerate(sig.runs):
         if not 0 <= run.state < len(ids):

@@ -199,10 +199,12 @@ def load_index(paths: list[str]) -> FlightIndex:
     from framesig.index import FlightIndex
 
     index = FlightIndex()
-    seen: set[object] = set()
+    # a flight, whether from a signature or an index record: its video and what it holds
+    seen: set[tuple[str, float, int, int]] = set()
 
     def add(sig: Signature, name: str, where: str) -> None:
-        key = (sig.source.path, sig.runs)
+        src = sig.source
+        key = (src.path, float(src.duration), src.frames, len(sig.states))
         if key not in seen:
             seen.add(key)
             index.add(sig, name=name, signature_path=where)
@@ -217,8 +219,12 @@ def load_index(paths: list[str]) -> FlightIndex:
                         add(sig, str(row["name"]), f"{p}#{row['id']}")
         elif _starts_with(p, _ZIP_MAGIC):  # an index file: its flights as they are
             other = FlightIndex.load(p)
-            new = [k for k, record in enumerate(other.flights) if record not in seen]
-            seen.update(other.flights)
+            new = []
+            for k, r in enumerate(other.flights):
+                key = (r.source, float(r.duration), r.frames, r.states)
+                if key not in seen:
+                    seen.add(key)
+                    new.append(k)
             index.merge(other, new)
         else:
             for f in load_flights([raw]):
@@ -505,14 +511,14 @@ def _add_match_options(p: argparse.ArgumentParser) -> None:
         dest="max_hash",
         type=_whole(0, 24),
         default=MAX_HASH,
-        help=f"pHash bits two views of one place may differ by (default {MAX_HASH})",
+        help=f"pHash bits two views of one place may differ by, 0..24 (default {MAX_HASH})",
     )
     p.add_argument(
         "--max-hist",
         dest="max_hist",
         type=_hist,
         default=MAX_HIST,
-        help=f"chroma histogram distance they may differ by (default {MAX_HIST})",
+        help=f"chroma histogram distance they may differ by, 0..1 (default {MAX_HIST})",
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 __all__ = ["ImageHash"]
 
 _MASK = (1 << 64) - 1
+_HEX_DIGITS = frozenset("0123456789abcdef")  # int(x, 16) also takes "+", "_" and non-ASCII
 
 
 @dataclass(frozen=True, order=True)
@@ -35,7 +36,7 @@ class ImageHash:
     def from_hex(cls, text: str) -> ImageHash:
         """Parse 16 hex digits (as written by :attr:`hex`)."""
         text = text.strip().lower().removeprefix("0x")
-        if len(text) != 16:
+        if len(text) != 16 or not all(c in _HEX_DIGITS for c in text):
             raise ValueError(f"an ImageHash is 16 hex digits, got {text!r}")
         return cls(int(text, 16))
 

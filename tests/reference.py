@@ -133,16 +133,34 @@ def robust_ncc_at(a, b, dy, dx, blocks, drop) -> float:
     return float(np.mean(sorted(vals)[drop:]))
 
 
-def state_views(labels, hashes, skip, state_hashes, radius, max_views):
-    """Each frame in order becomes a view of its state when it is further than ``radius``
-    from the state's hash and all the state's views so far (up to ``max_views``)."""
+def state_views(
+    labels, hashes, chroma, skip, state_hashes, state_chroma, radius, chroma_radius, max_views
+):
+    """Each frame in order becomes a view of its state unless some key of the state (its
+    hash and chroma, or a view's) is within ``radius`` bits and ``chroma_radius`` (total
+    variation; an unknown state chroma, first bin < 0, never too far), up to ``max_views``.
+    Returns the views as ``(state, frame)`` and each state's first frame nearest its hash."""
     views: dict[int, list[int]] = {}
+    nearest: dict[int, tuple[int, int]] = {}
     out = []
-    for i, (s, h) in enumerate(zip(labels, hashes, strict=True)):
-        mine = views.setdefault(int(s), [])
-        if skip[i] or len(mine) >= max_views:
+
+    def close(i, h, c):
+        apart = c[0] >= 0 and hist_distance(chroma[i] / 255.0, c) > chroma_radius + 1e-9
+        return hamming(int(hashes[i]), int(h)) <= radius and not apart
+
+    for i, s in enumerate(labels):
+        s = int(s)
+        if skip[i]:
             continue
-        if all(hamming(int(h), int(c)) > radius for c in [state_hashes[s], *mine]):
-            mine.append(int(h))
-            out.append((int(s), int(h), i))
-    return out
+        d = hamming(int(hashes[i]), int(state_hashes[s]))
+        if d < nearest.get(s, (65, -1))[0]:
+            nearest[s] = (d, i)
+        mine = views.setdefault(s, [])
+        if len(mine) >= max_views:
+            continue
+        keys = [(state_hashes[s], state_chroma[s])]
+        keys += [(hashes[f], chroma[f] / 255.0) for f in mine]
+        if not any(close(i, h, c) for h, c in keys):
+            mine.append(i)
+            out.append((s, i))
+    return out, [nearest.get(s, (65, -1))[1] for s in range(len(state_hashes))]

@@ -309,3 +309,6 @@ def test_an_index_file_mixes_with_signatures_and_each_flight_counts_once(sigdir,
     again = load_index([str(sigdir), str(sigdir / one / "signature.json"), str(sigdir / one)])
     assert sorted(f.name for f in again.flights) == names
     assert len(again) == len(mixed)  # the same states either way
+    # a flight both in an index file and given as its signature: once
+    both = load_index([str(index_file), *(str(sigdir / n) for n in names)])
+    assert sorted(f.name for f in both.flights) == names

@@ -237,7 +237,13 @@ def test_a_damaged_index_file_is_an_open_error_that_says_what(index, tmp_path):
             view_hashes=np.zeros(1, np.uint64),
             view_row=np.array([n]),
             view_times=np.zeros(1),
+            view_chroma=np.zeros((1, CHROMA_BINS), np.float32),
         ): "views of states it does not hold",
+        _resaved(good, tmp_path / "x.fsidx", view_hashes=np.array(["0" * 16])): "of type <U16",
+        _resaved(good, tmp_path / "y.fsidx", view_row=np.array([np.nan])): "view_row of type",
+        _resaved(good, tmp_path / "z.fsidx", hashes=np.zeros(n)): "hashes of type float64",
+        _resaved(good, tmp_path / "i.fsidx", state_time=np.full(n, np.inf)): "not finite",
+        _resaved(good, tmp_path / "o.fsidx", state_time=np.full(n, -100.0)): "times outside",
         _resaved(good, tmp_path / "s.fsidx", state_time=np.zeros(n + 1)): "per-state arrays",
     }
     for path, message in cases.items():

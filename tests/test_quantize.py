@@ -224,44 +224,89 @@ def test_keyframe_choice_does_not_depend_on_the_chunk(runs, seed, chunk):
 
 @given(
     st.integers(1, 4),
-    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 2**64 - 1), st.booleans()), max_size=80),
+    st.lists(
+        st.tuples(st.integers(0, 3), st.integers(0, 2**64 - 1), st.booleans(), st.integers(0, 3)),
+        max_size=80,
+    ),
     st.integers(0, 20),
+    st.sampled_from([0.0, 0.05, 0.125, 0.3]),
     st.integers(0, 5),
     st.integers(0, 2**32 - 1),
 )
-def test_state_views_kernel_matches_reference(n_states, frames, radius, max_views, seed):
+def test_state_views_kernel_matches_reference(
+    n_states, frames, radius, chroma_radius, max_views, seed
+):
     rng = np.random.default_rng(seed)
-    # near copies of a few hashes, so that frames fall inside and outside the radius
+    # near copies of a few hashes and histograms, so that frames fall inside and outside
     base = rng.integers(0, 2**63, 3, dtype=np.uint64)
-    labels = np.array([s % n_states for s, _, _ in frames], np.int64)
-    flips = np.array([h for _, h, _ in frames], np.uint64) & np.uint64(rng.integers(0, 2**63))
+    labels = np.array([s % n_states for s, *_ in frames], np.int64)
+    flips = np.array([h for _, h, *_ in frames], np.uint64) & np.uint64(rng.integers(0, 2**63))
     hashes = base[labels % 3] ^ flips
-    skip = np.array([k for _, _, k in frames], bool)
+    skip = np.array([k for _, _, k, _ in frames], bool)
+    palettes = rng.dirichlet(np.ones(16), 4)
+    chroma = np.rint(np.array([palettes[c] for *_, c in frames]).reshape(-1, 16) * 255)
+    chroma = chroma.astype(np.uint8)
     state_hashes = rng.integers(0, 2**63, n_states, dtype=np.uint64)
-    got = state_views(labels, hashes, skip, state_hashes, radius, max_views)
-    want = ref.state_views(labels, hashes, skip, state_hashes, radius, max_views)
-    assert list(zip(*(a.tolist() for a in got), strict=True)) == want
+    state_chroma = palettes[rng.integers(0, 4, n_states)].astype(np.float32)
+    state_chroma[0, 0] = -1  # state 0's colours unknown: its hash alone decides
+    args = (labels, hashes, chroma, skip, state_hashes, state_chroma, radius, chroma_radius)
+    got_state, got_frame, got_nearest = state_views(*args, max_views)
+    want, nearest = ref.state_views(*args, max_views)
+    assert list(zip(got_state.tolist(), got_frame.tolist(), strict=True)) == want
+    assert got_nearest.tolist() == nearest
 
 
 @given(st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=60), st.integers(0, 16))
 def test_state_views_cover_every_frame(hashes, radius):
     """Uncapped, every frame is within the radius of its state's hash or of a view."""
     h = np.array(hashes, np.uint64)
-    labels = np.zeros(len(h), np.int64)
-    _, views, frames = state_views(labels, h, np.zeros(len(h), bool), h[:1], radius, len(h))
-    keys = [int(h[0]), *views.tolist()]
+    n = len(h)
+    chroma = np.full((n, 16), 16, np.uint8)
+    labels = np.zeros(n, np.int64)
+    _, frames, _ = state_views(
+        labels, h, chroma, np.zeros(n, bool), h[:1], chroma[:1] / 255, radius, 0.1, n
+    )
+    keys = [int(h[0]), *h[frames].tolist()]
     assert all(min(ref.hamming(int(x), k) for k in keys) <= radius for x in h)
-    assert all(int(h[f]) == v for f, v in zip(frames.tolist(), views.tolist(), strict=True))
 
 
 def test_state_views_reject_bad_input():
     ones = np.ones(3, np.int64)
+    c3 = np.zeros((3, 16), np.uint8)
+    s2 = np.zeros((2, 16), np.float32)
+    h3 = np.zeros(3, np.uint64)
+
+    def views(labels=ones, hashes=h3, chroma=c3, states=2, **kw):
+        args = dict(radius=8, chroma_radius=0.1) | kw
+        return state_views(
+            labels,
+            hashes,
+            chroma,
+            np.zeros(3, bool),
+            np.zeros(states, np.uint64),
+            s2[:states],
+            **args,
+        )
+
     with pytest.raises(ValueError, match="one entry per frame"):
-        state_views(ones, np.zeros(2, np.uint64), np.zeros(3, bool), np.zeros(2, np.uint64), 8)
+        views(hashes=np.zeros(2, np.uint64))
     with pytest.raises(ValueError, match="not one of the states"):
-        state_views(ones, np.zeros(3, np.uint64), np.zeros(3, bool), np.zeros(1, np.uint64), 8)
+        views(states=1)
     with pytest.raises(ValueError, match="radius"):
-        state_views(ones, np.zeros(3, np.uint64), np.zeros(3, bool), np.zeros(2, np.uint64), 65)
+        views(radius=65)
+    with pytest.raises(ValueError, match="radius"):
+        views(radius="3")
+    with pytest.raises(ValueError, match="max_views"):
+        views(max_views=float("nan"))
+    with pytest.raises(ValueError, match="hashes must be a 1-D array of integers"):
+        views(hashes=np.zeros(3, np.float64))
+    with pytest.raises(ValueError, match="hashes: values outside"):
+        views(hashes=np.array([-1, 0, 0]))
+    with pytest.raises(ValueError, match="labels must be"):
+        views(labels=np.ones((3, 1), np.int64))
+    with pytest.raises(ValueError, match="chroma_radius"):
+        views(chroma_radius=float("nan"))
+    assert views(max_views=2**70)[0].size == 0  # all frames at state 1's own hash
 
 
 def test_a_drifting_state_keeps_views_of_where_it_went():
@@ -378,3 +423,18 @@ def test_a_tumble_is_one_state_not_a_string_of_three_frame_states():
         for t, (qh, qhist) in zip(times, features_at(video, times), strict=True)
     ]
     assert sum(found) >= 13, found
+
+
+def test_merge_bursts_keeps_earlier_bursts_and_rejects_foreign_states():
+    labels = np.array([0] * 9 + [1, 1, 2, 2, 3, 3] + [4] * 9, np.int32)
+    jumps = tuple(
+        TransitionEvent(f, s, s + 1, 30, 0.5, False) for s, f in enumerate([9, 11, 13, 15])
+    )
+    hists = np.zeros((5, 2), np.float32)
+    r = QuantizeResult(labels, tuple(range(5)), hists, jumps, (), 0, 0, bursts=(4,))
+    assert merge_bursts(r, 6).bursts == (1, 2)  # the new burst, and state 4 (now 2)
+    with pytest.raises(ValueError, match="labels and histograms"):
+        merge_bursts(QuantizeResult(labels, (0, 1), hists[:2], (), (), 0, 0), 6)
+    bad = (TransitionEvent(9, -1, 1, 30, 0.5, False),)
+    with pytest.raises(ValueError, match="a transition between states"):
+        merge_bursts(QuantizeResult(labels, tuple(range(5)), hists, bad, (), 0, 0), 6)

@@ -211,6 +211,29 @@ def _damaged(sig: Signature, **changes: object) -> str:
             },
             r"states\[0\]: a view frame out of range",
         ),
+        (
+            {
+                "states__0__views": ["0" * 16],
+                "states__0__view_frames": [1],
+                "states__0__view_times": [-100.0],
+            },
+            r"states\[0\]: a time outside the flight \(0..1.6 s\)",
+        ),
+        (
+            {
+                "states__0__views": ["0" * 16],
+                "states__0__view_frames": [1],
+                "states__0__view_times": [0.1],
+                "states__0__view_chroma": [0.5] * 15,
+            },
+            r"states\[0\]: view_chroma is not 16 bins a view",
+        ),
+        ({"states__0__views": ["+23456789abcdef0"]}, "16 hex digits"),
+        ({"states__0__views": ["1234_5678_9abcde"]}, "16 hex digits"),
+        ({"states__0__views": ["\u0661" * 16]}, "16 hex digits"),
+        ({"states__0__keyframe_time": 10**400}, "State.keyframe_time: not a valid float"),
+        ({"states__0__hash_time": "0"}, "State.hash_time: not a valid float | None"),
+        ({"states__0__burst": 1}, "State.burst: not a valid bool"),
     ],
 )
 def test_a_damaged_signature_is_a_value_error_that_says_where(changes, message):
@@ -232,3 +255,4 @@ def test_the_histogram_size_matches_the_kernels():
     from framesig import kernels, signature
 
     assert signature.HIST_BINS == kernels.HIST_BINS
+    assert signature.CHROMA_BINS == kernels.C_BINS**2
