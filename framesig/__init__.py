@@ -36,6 +36,7 @@ _LAZY = {
     "summarize": "framesig.pipeline",
     "Settings": "framesig.settings",
     "Signature": "framesig.signature",
+    "State": "framesig.signature",
     "ImageHash": "framesig.values",
     "open_source": "framesig.decode",
 }
@@ -44,11 +45,20 @@ if TYPE_CHECKING:
     from framesig.decode import open_source
     from framesig.pipeline import summarize
     from framesig.settings import Settings
-    from framesig.signature import Signature
+    from framesig.signature import Signature, State
     from framesig.values import ImageHash
 
 
+# submodules that ``framesig.<name>`` reaches without importing them first
+_SUBMODULES = frozenset(
+    "anomaly automaton batch catalog compare decode evaluate fast index kernels pipeline "
+    "quantize report settings signature synthetic values".split()
+)
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"framesig.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'framesig' has no attribute {name!r}")
@@ -62,6 +72,7 @@ __all__ = [
     "summarize",
     "Settings",
     "Signature",
+    "State",
     "ImageHash",
     "open_source",
     "FramesigError",

@@ -417,15 +417,16 @@ def _transitions(sig: Signature) -> str:
         rows.append(
             f'<tr class="clickable" data-state="{t.to_state}"><td class="num">{_fmt(t.time)}</td>'
             f'<td class="num">{t.frame}</td><td>{_swatch(t.from_state)}</td>'
-            f"<td>{_swatch(t.to_state)}</td><td>{'back to a known state' if t.revisit else 'new'}"
-            f'</td><td class="num">{t.hash_distance}</td>'
+            f"<td>{_swatch(t.to_state)}</td><td>{_e(t.kind)}</td>"
+            f"<td>{'back to a known state' if t.revisit else 'new'}</td>"
+            f'<td class="num">{t.hash_distance}</td>'
             f'<td class="num">{t.hist_distance:.3f}</td></tr>'
         )
     more = len(sig.transitions) - MAX_TRANSITION_ROWS
     note = f'<p class="none">... and {more} more transitions.</p>' if more > 0 else ""
     return (
         '<table class="transitions"><thead><tr><th>time</th><th>frame</th><th>from</th>'
-        "<th>to</th><th>kind</th><th>hash bits</th><th>histogram</th></tr></thead>"
+        "<th>to</th><th>kind</th><th>state</th><th>hash bits</th><th>histogram</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>{note}"
     )
 
