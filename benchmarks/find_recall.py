@@ -1,0 +1,87 @@
+"""How often `find` finds a flight's own frames: every k-th frame of each real drone clip,
+searched in an index of the clip's own signature, with the states' views and without.
+
+Run from the repository root (the clips are ``../shared/data/real``)::
+
+    .venv/bin/python benchmarks/find_recall.py
+
+A frame is *found* when a hit is the state of the run that holds the frame, within the
+default limits (``MAX_HASH`` bits, ``MAX_HIST`` chroma distance). The query is measured as
+``framesig find VIDEO@TIME`` measures it (:func:`framesig.index.features_at`), at the middle
+of the frame's share of its run. "without views" is the same index with every state's
+views removed, as index files and signatures from before views were.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+import framesig
+from framesig.index import FlightIndex, features_at
+from framesig.signature import Signature
+
+REPO = Path(__file__).resolve().parent.parent
+CLIPS = (
+    "drone_gopro_karma_coast_cliffs_480p30.mp4",
+    "drone_nadir_city_interchange_1080p25.mp4",
+    "drone_industrial_flyover_1080p24_graphic_overlay.mp4",
+    "drone_indoor_takeoff_hover_540p30.mp4",
+    "drone_nadir_soccer_pitch_hover_60fps_bbox_overlay.mp4",
+    "phone_hevc_1080p_rot90_vfr_indoor_course.mp4",
+    "groundcam_drone_flight_multishot_mpeg4.mkv",
+)
+
+
+def without_views(sig: Signature) -> Signature:
+    """``sig`` as it was before states had views."""
+    states = tuple(
+        dataclasses.replace(st, views=(), view_frames=(), view_times=()) for st in sig.states
+    )
+    return dataclasses.replace(sig, states=states)
+
+
+def self_found(index: FlightIndex, sig: Signature, video: Path, every: int) -> tuple[int, int]:
+    """(found, asked) over every ``every``-th frame of each run of ``sig``."""
+    times, want = [], []
+    for run in sig.runs:
+        step = (run.end_time - run.start_time) / run.frames
+        for f in range(0, run.frames, every):
+            times.append(run.start_time + (f + 0.5) * step)
+            want.append(run.state)
+    found = sum(
+        any(h.state == w for h in index.find(qh, qhist, limit=None))
+        for (qh, qhist), w in zip(features_at(video, times), want, strict=True)
+    )
+    return found, len(times)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--clips", type=Path, default=REPO.parent / "shared" / "data" / "real")
+    ap.add_argument("--every", type=int, default=3, help="every k-th frame of each run")
+    args = ap.parse_args(argv)
+    print("| clip | states | views | frames asked | found | found without views |")
+    print("|---|---:|---:|---:|---:|---:|")
+    totals = [0, 0, 0]
+    for name in CLIPS:
+        video = args.clips / name
+        sig = framesig.summarize(video)
+        found, asked = self_found(FlightIndex.from_signatures([sig]), sig, video, args.every)
+        bare, _ = self_found(
+            FlightIndex.from_signatures([without_views(sig)]), sig, video, args.every
+        )
+        views = sum(len(st.views) for st in sig.states)
+        print(
+            f"| {name} | {len(sig.states)} | {views} | {asked} | {found / asked:.3f} "
+            f"| {bare / asked:.3f} |"
+        )
+        totals = [totals[0] + found, totals[1] + bare, totals[2] + asked]
+    found, bare, asked = totals
+    print(f"| all | | | {asked} | {found / asked:.3f} | {bare / asked:.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
