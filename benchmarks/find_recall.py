@@ -5,11 +5,10 @@ Run from the repository root (the clips are ``../shared/data/real``)::
 
     .venv/bin/python benchmarks/find_recall.py
 
-A frame is *found* when a hit is the state of the run that holds the frame, within the
-default limits (``MAX_HASH`` bits, ``MAX_HIST`` chroma distance). The query is measured as
-``framesig find VIDEO@TIME`` measures it (:func:`framesig.index.features_at`), at the middle
-of the frame's share of its run. "without views" is the same index with every state's
-views removed, as index files and signatures from before views were.
+A frame is *found* as :func:`framesig.evaluate.find_recall` defines it: a hit, within the
+default limits, is the state of the run that holds the frame. "without views" is the same
+index with every state's views removed, as index files and signatures from before views
+were.
 """
 
 from __future__ import annotations
@@ -19,7 +18,8 @@ import dataclasses
 from pathlib import Path
 
 import framesig
-from framesig.index import FlightIndex, features_at
+from framesig.evaluate import find_recall
+from framesig.index import FlightIndex
 from framesig.signature import Signature
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,24 +37,10 @@ CLIPS = (
 def without_views(sig: Signature) -> Signature:
     """``sig`` as it was before states had views."""
     states = tuple(
-        dataclasses.replace(st, views=(), view_frames=(), view_times=()) for st in sig.states
+        dataclasses.replace(st, views=(), view_frames=(), view_times=(), view_chroma=())
+        for st in sig.states
     )
     return dataclasses.replace(sig, states=states)
-
-
-def self_found(index: FlightIndex, sig: Signature, video: Path, every: int) -> tuple[int, int]:
-    """(found, asked) over every ``every``-th frame of each run of ``sig``."""
-    times, want = [], []
-    for run in sig.runs:
-        step = (run.end_time - run.start_time) / run.frames
-        for f in range(0, run.frames, every):
-            times.append(run.start_time + (f + 0.5) * step)
-            want.append(run.state)
-    found = sum(
-        any(h.state == w for h in index.find(qh, qhist, limit=None))
-        for (qh, qhist), w in zip(features_at(video, times), want, strict=True)
-    )
-    return found, len(times)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,8 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in CLIPS:
         video = args.clips / name
         sig = framesig.summarize(video)
-        found, asked = self_found(FlightIndex.from_signatures([sig]), sig, video, args.every)
-        bare, _ = self_found(
+        found, asked = find_recall(FlightIndex.from_signatures([sig]), sig, video, args.every)
+        bare, _ = find_recall(
             FlightIndex.from_signatures([without_views(sig)]), sig, video, args.every
         )
         views = sum(len(st.views) for st in sig.states)

@@ -29,6 +29,7 @@ Examples
 from __future__ import annotations
 
 import math
+import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
@@ -48,6 +49,7 @@ __all__ = [
     "footprint_iou",
     "CutScore",
     "cut_f1",
+    "find_recall",
     "REAL_CUTS",
     "BOUNDARY_TOLERANCE",
     "COVERAGE_IOU",
@@ -694,3 +696,31 @@ def frames_at_times(times: Sequence[float], pts_times: Sequence[float]) -> list[
         best = min(cands, key=lambda c: (abs(ts[c] - x), c))
         out.append(int(order[best]))
     return out
+
+
+def find_recall(
+    index: object, sig: object, video: str | os.PathLike[str], every: int = 3
+) -> tuple[int, int]:
+    """How many of a flight's own frames a search finds: ``(found, asked)``.
+
+    Every ``every``-th frame of each run of ``sig`` (timed at the middle of its share of
+    the run) is measured as ``framesig find VIDEO@TIME`` measures it
+    (:func:`framesig.index.features_at`) and searched in ``index`` (a
+    :class:`framesig.index.FlightIndex`) at the default limits; it is found when a hit is
+    the state of its run.
+    """
+    from framesig.index import features_at
+
+    if every < 1:
+        raise ValueError(f"every must be >= 1, got {every}")
+    times, want = [], []
+    for run in sig.runs:  # type: ignore[attr-defined]
+        step = (run.end_time - run.start_time) / run.frames
+        for f in range(0, run.frames, every):
+            times.append(run.start_time + (f + 0.5) * step)
+            want.append(run.state)
+    found = sum(
+        any(h.state == w for h in index.find(qh, qhist, limit=None))  # type: ignore[attr-defined]
+        for (qh, qhist), w in zip(features_at(video, times), want, strict=True)
+    )
+    return found, len(times)

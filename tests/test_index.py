@@ -255,24 +255,17 @@ def _without_views(sig):
     import dataclasses
 
     states = tuple(
-        dataclasses.replace(st, views=(), view_frames=(), view_times=()) for st in sig.states
+        dataclasses.replace(st, views=(), view_frames=(), view_times=(), view_chroma=())
+        for st in sig.states
     )
     return dataclasses.replace(sig, states=states)
 
 
 def _self_found(index, sig, video, every):
-    """Share of every ``every``-th frame of ``video`` whose search finds its own state."""
-    times, want = [], []
-    for run in sig.runs:
-        step = (run.end_time - run.start_time) / run.frames
-        for f in range(0, run.frames, every):
-            times.append(run.start_time + (f + 0.5) * step)
-            want.append(run.state)
-    found = [
-        any(h.state == w for h in index.find(qh, qhist, limit=None))
-        for (qh, qhist), w in zip(features_at(video, times), want, strict=True)
-    ]
-    return sum(found) / len(found)
+    from framesig.evaluate import find_recall
+
+    found, asked = find_recall(index, sig, video, every)
+    return found / asked
 
 
 def test_a_drifting_view_is_found_through_its_states_views(tmp_path):
