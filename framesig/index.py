@@ -22,10 +22,11 @@ UTF-8 JSON header (format name, version, the flights with their signature and vi
 paths), then the arrays ``hashes`` (uint64[N]), ``chroma`` (float32[N, 16], -1 where a
 signature had no histogram), ``flight`` and ``state`` (int32[N]), ``range_offsets``
 (int64[N + 1]) and ``range_start``/``range_end`` (float64[R]): the runs of each state, and
-``state_time`` (float64[N]): each state's keyframe time, and ``view_hashes`` (uint64[V]),
-``view_row`` (int64[V]) and ``view_times`` (float64[V]): the states' views
-(:attr:`framesig.signature.State.views`), each with its state's row and its time (a file
-without them has no views, and no times). A query is matched against every state's hash
+``state_time`` (float64[N]): when the frame nearest each state's hash was shown, and
+``view_hashes`` (uint64[V]), ``view_row`` (int64[V]), ``view_times`` (float64[V]) and
+``view_chroma`` (float32[V, 16]): the states' views (:attr:`framesig.signature.State.views`),
+each with its state's row, its time and its chroma histogram (a file without them has no
+views, and no times). A query is matched against every state's hash
 and every view; a hit says when the closest of them was shown (:attr:`Hit.seen`).
 
 Examples
@@ -264,8 +265,8 @@ class Hit:
     hist_distance: float
     score: float  # hash_distance / 64 + hist_distance: smaller is closer
     ranges: tuple[tuple[float, float], ...]
-    # when the closest of the state's hashes was shown: its keyframe's time, or a view's
-    # (None from index files written before views)
+    # when the closest of the state's hashes was shown: the frame nearest the state's own
+    # hash, or a view's (None from index files written before views)
     seen: float | None = None
 
 
@@ -286,7 +287,7 @@ class FlightIndex:
         self._counts: list[np.ndarray] = []
         self._starts: list[np.ndarray] = []
         self._ends: list[np.ndarray] = []
-        self._times: list[np.ndarray] = []  # each flight's states' keyframe times
+        self._times: list[np.ndarray] = []  # when each state's hash was shown (nearest frame)
         self._view_hashes: list[np.ndarray] = []  # each flight's states' views ...
         self._view_rows: list[np.ndarray] = []  # ... their states' rows in the flight ...
         self._view_times: list[np.ndarray] = []  # ... when they were shown ...
@@ -428,8 +429,8 @@ class FlightIndex:
                 "key_chroma": np.concatenate([arrays["chroma"], arrays["view_chroma"]]),
                 "key_time": np.concatenate([arrays["state_time"], arrays["view_times"]]),
             }
+            keys = arrays["key_hashes"]
             for i in range(_CHUNKS):
-                keys = arrays["key_hashes"]
                 col = ((keys >> np.uint64(_CHUNK_BITS * i)) & np.uint64(0xFFFF)).astype(np.uint16)
                 order = np.argsort(col, kind="stable")
                 arrays[f"order{i}"] = order.astype(np.int64)

@@ -730,10 +730,10 @@ def merge_bursts(result: QuantizeResult, brief: int) -> QuantizeResult:
         raise ValueError("a transition between states the result does not have")
     starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]]) if n else np.empty(0, int)
     states = labels[starts].astype(np.int64)
-    runs_of_state = np.bincount(states, minlength=len(result.state_hashes))
+    runs_of_state = np.bincount(states, minlength=n_states)
     short = (np.diff(np.r_[starts, n]) < brief) & (runs_of_state[states] == 1)
     abrupt = {t.frame for t in result.transitions if t.abrupt}
-    into = np.arange(len(result.state_hashes))  # each state: the state it becomes
+    into = np.arange(n_states)  # each state: the state it becomes
     dropped: set[int] = set()  # transitions inside bursts, by frame
     firsts: list[int] = []  # the first state of each burst
     k = 0
@@ -764,7 +764,6 @@ def merge_bursts(result: QuantizeResult, brief: int) -> QuantizeResult:
         if t.frame not in dropped
     )
     return QuantizeResult(
-        bursts=tuple(sorted({int(new_id[x]) for x in (*result.bursts, *firsts)})),
         labels=new_id[labels].astype(np.int32),
         state_hashes=tuple(result.state_hashes[k] for k in keep.tolist()),
         state_hists=result.state_hists[keep],
@@ -773,6 +772,7 @@ def merge_bursts(result: QuantizeResult, brief: int) -> QuantizeResult:
         noise_hash=result.noise_hash,
         noise_hist=result.noise_hist,
         settled=result.settled,
+        bursts=tuple(sorted({int(new_id[x]) for x in (*result.bursts, *firsts)})),
     )
 
 
