@@ -329,6 +329,7 @@ def _assemble(
             views=tuple(f"{int(phash[view_frame[k]]):016x}" for k in views[sid]),
             view_frames=tuple(int(view_frame[k]) for k in views[sid]),
             view_times=tuple(float(times[view_frame[k]]) for k in views[sid]),
+            view_pts=tuple(int(pts[view_frame[k]]) for k in views[sid]),
             view_chroma=tuple(
                 round(int(c) / 255, 4) for k in views[sid] for c in chroma[view_frame[k]]
             ),

@@ -106,13 +106,13 @@ class State:
     hist : tuple of float
         The state's joint colour histogram (``HIST_BINS`` bins, 4 decimals), for matching
         states across flights; empty in signatures written before it existed.
-    views, view_frames, view_times, view_chroma : tuple
-        Where the view drifted: the hashes of frames of the state (with their frames, times
-        and chroma histograms, ``CHROMA_BINS`` bins a view one after another) that, with
+    views, view_frames, view_times, view_pts, view_chroma : tuple
+        Where the view drifted: the hashes of frames of the state (with their frames, times,
+        PTS and chroma histograms, ``CHROMA_BINS`` bins a view one after another) that, with
         ``hash`` and ``hist``, come within a few bits and a little colour of every frame of
         the state (:func:`framesig.quantize.state_views`). ``find`` matches a state by its
         hash or any view. Empty for a state that held still, and in signatures written
-        before views existed (``view_chroma`` may be empty then: the state's own is used).
+        before views existed (``view_pts`` and ``view_chroma`` may be empty then).
     hash_time : float or None
         When the frame nearest ``hash`` was shown (None: not known, or only flat frames).
     burst : bool
@@ -132,6 +132,7 @@ class State:
     views: tuple[str, ...] = ()
     view_frames: tuple[int, ...] = ()
     view_times: tuple[float, ...] = ()
+    view_pts: tuple[int, ...] = ()
     view_chroma: tuple[float, ...] = ()
     hash_time: float | None = None
     burst: bool = False
@@ -285,6 +286,8 @@ def _check_consistent(sig: Signature) -> None:
             ImageHash.from_hex(h)
         if not len(st.views) == len(st.view_frames) == len(st.view_times):
             raise ValueError(f"states[{st.id}]: views, view_frames and view_times differ in length")
+        if len(st.view_pts) not in (0, len(st.views)):
+            raise ValueError(f"states[{st.id}]: view_pts and views differ in length")
         if len(st.view_chroma) not in (0, CHROMA_BINS * len(st.views)):
             raise ValueError(f"states[{st.id}]: view_chroma is not {CHROMA_BINS} bins a view")
         if not all(0.0 <= c <= 1.0 for c in st.view_chroma):

@@ -300,3 +300,30 @@ def test_a_drifting_view_is_found_through_its_states_views(tmp_path):
     # the state spans 0-12 s; the hit says when the closest view was shown
     own = next(h for h in hits if h.flight == Path(video).name)
     assert own.ranges == ((0.0, sig.source.duration),) and abs(own.seen - 11.5) < 1.0
+
+
+def test_the_contact_sheet_shows_where_a_drifting_state_went(tmp_path):
+    """The coast clip is one state for 12 s: the sheet has its keyframe and the views it
+    drifted to (a dwell apart, another view by find's standard), and keyframes/ still holds
+    one JPEG a state, as batch and report read it."""
+    import cv2
+    from conftest import real_clip
+
+    import framesig
+    from framesig.limits import MAX_HASH, MIN_DWELL
+    from framesig.outputs import sheet_views, write_keyframes
+
+    video = real_clip("drone_gopro_karma_coast_cliffs_480p30.mp4")
+    sig = framesig.summarize(video)
+    (state,) = sig.states
+    shown = sheet_views(state)
+    assert 1 <= len(shown) <= 3
+    times = [state.keyframe_time, *(state.view_times[k] for k in shown)]
+    assert all(abs(a - b) >= MIN_DWELL for i, a in enumerate(times) for b in times[:i])
+    hashes = [int(state.hash, 16), *(int(state.views[k], 16) for k in shown)]
+    assert all((a ^ b).bit_count() > MAX_HASH for i, a in enumerate(hashes) for b in hashes[:i])
+    written = write_keyframes(sig, video, tmp_path)
+    assert [p.name for p in written] == ["state_0000.jpg", "contact_sheet.png"]
+    sheet = cv2.imread(str(tmp_path / "contact_sheet.png"))
+    cell = 240 + 4  # thumbnail width and gap
+    assert sheet.shape[1] == 4 + cell * (1 + len(shown))  # one row: keyframe, then views
