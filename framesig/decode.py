@@ -1074,12 +1074,14 @@ def read_frames_rgb(
         if not targets:
             return
     with open_source(source, fps=fps) as src:
-        pending = iter(targets)
+        pending = iter(sorted({index for index, _ in targets}))  # each index once
         nxt = next(pending, None)
         for frame in src.frames():
+            while nxt is not None and nxt < frame.index:  # not decoded: never shown
+                nxt = next(pending, None)
             if nxt is None:
                 break
-            if frame.index == nxt[0]:
+            if frame.index == nxt:
                 yield frame.index, _display(_frame_rgb(frame, cv2), src.info, cv2)
                 nxt = next(pending, None)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from framesig.decode import read_frames_rgb
+from framesig.errors import FramesigError
 from framesig.limits import MAX_HASH, MIN_DWELL
 from framesig.signature import Signature, State
 
@@ -74,7 +75,8 @@ def write_keyframes(
     *,
     thumb_width: int = 240,
 ) -> list[Path]:
-    """Write each state's keyframe as ``keyframes/state_NNNN.jpg`` and a contact sheet;
+    """Write each state's keyframe as ``keyframes/state_NNNN.jpg`` (removing an earlier
+    run's ``state_*.jpg`` of states this signature does not have) and a contact sheet;
     the sheet also shows where drifting states went (:func:`sheet_views`).
 
     The frames are read again from ``source`` (by seeking where the file allows), one at
@@ -84,12 +86,22 @@ def write_keyframes(
     -------
     list of Path
         The keyframe files, then the contact sheet (``contact_sheet.png``).
+
+    Raises
+    ------
+    FramesigError
+        When ``source`` lacks some keyframes (another or a shortened video), after writing
+        the rest.
     """
     import cv2
 
     out = Path(out_dir)
     kdir = out / "keyframes"
     kdir.mkdir(parents=True, exist_ok=True)
+    current = {f"state_{st.id:04d}.jpg" for st in signature.states}
+    for old in kdir.glob("state_*.jpg"):  # an earlier run's states that this one lacks
+        if old.name not in current:
+            old.unlink()
     # each wanted frame's roles: (state, None) for a keyframe, (state, k) for view k
     roles: dict[int, list[tuple[State, int | None]]] = {}
     wanted = []
@@ -112,11 +124,27 @@ def write_keyframes(
                 bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
                 cv2.imwrite(str(path), bgr, [cv2.IMWRITE_JPEG_QUALITY, 90])
                 written.append(path)
+    missing = [st.id for st in signature.states if (st.id, None) not in thumbs]
+    for sid in missing:  # an earlier run's picture is not this signature's
+        (kdir / f"state_{sid:04d}.jpg").unlink(missing_ok=True)
     sheet = contact_sheet(signature, thumbs)
     sheet_path = out / "contact_sheet.png"
     cv2.imwrite(str(sheet_path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
     written.append(sheet_path)
+    if missing:
+        name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else "frames"
+        raise FramesigError(
+            name,
+            f"the keyframes of {len(missing)} state(s) ({_ids(missing)}) are not in it: it is "
+            "not the video the signature was made from, or it was cut short since "
+            "(the others and the contact sheet are written)",
+        )
     return written
+
+
+def _ids(ids: list[int], most: int = 5) -> str:
+    shown = ", ".join(str(i) for i in ids[:most])
+    return shown + (f" and {len(ids) - most} more" if len(ids) > most else "")
 
 
 def contact_sheet(

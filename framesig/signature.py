@@ -22,6 +22,7 @@ True
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import os
@@ -218,7 +219,8 @@ _LISTS = ("states", "runs", "transitions", "transients", "loops", "recurrences")
 
 
 def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
+    # 64-bit: frame numbers and PTS go to FFmpeg and numpy as such
+    return isinstance(v, int) and not isinstance(v, bool) and -(2**63) <= v < 2**63
 
 
 def _is_float(v: Any) -> bool:
@@ -257,6 +259,40 @@ def _build(cls: type[T], data: Any) -> T:
     return cls(**kwargs)
 
 
+def _check_named_frames(sig: Signature) -> None:
+    """Every frame a state names (keyframe, views) lies in one of the state's own runs, with
+    a time and PTS inside that run's; ``hash_time`` lies in one of its runs too. (Frames
+    are sought again by PTS: a PTS from elsewhere would draw another state's picture.)"""
+    own: dict[int, list[Run]] = {}
+    for run in sig.runs:
+        own.setdefault(run.state, []).append(run)
+    eps = 1e-9
+    for st in sig.states:
+        runs = own.get(st.id, [])
+        where = f"states[{st.id}]"
+        if sig.runs and not runs:
+            raise ValueError(f"{where}: the state has no run")
+        starts = [r.start_frame for r in runs]
+        view_pts: tuple[int | None, ...] = st.view_pts or (None,) * len(st.views)
+        named: list[tuple[int, float, int | None]] = [
+            (st.keyframe, st.keyframe_time, st.keyframe_pts)
+        ]
+        named += zip(st.view_frames, st.view_times, view_pts, strict=True)
+        for frame, when, pts in named:
+            k = bisect.bisect_right(starts, frame) - 1
+            if k < 0 or frame > runs[k].end_frame:
+                raise ValueError(f"{where}: frame {frame} is in none of the state's runs")
+            run = runs[k]
+            if not run.start_time - eps <= when <= run.end_time + eps:
+                raise ValueError(f"{where}: frame {frame}'s time {when:g} s is not its run's")
+            if pts is not None and not run.start_pts <= pts <= run.end_pts:
+                raise ValueError(f"{where}: frame {frame}'s PTS {pts} is not its run's")
+        if st.hash_time is not None and runs:
+            k = bisect.bisect_right([r.start_time for r in runs], st.hash_time + eps) - 1
+            if k < 0 or st.hash_time > runs[k].end_time + eps:
+                raise ValueError(f"{where}: hash_time is in none of the state's runs")
+
+
 def _check_consistent(sig: Signature) -> None:
     """ValueError unless the parts of ``sig`` agree: what :meth:`Signature.from_dict` reads
     is used as it is (state ids index tables, runs tile the frames)."""
@@ -272,8 +308,6 @@ def _check_consistent(sig: Signature) -> None:
     if not positive:
         raise ValueError(f"source: time base {src.time_base!r} is not a positive fraction")
     ids = [st.id for st in sig.states]
-    first = sig.runs[0].start_time if sig.runs else 0.0
-    last = sig.runs[-1].end_time if sig.runs else 0.0
     if ids != list(range(len(ids))):
         raise ValueError("states: ids must be 0, 1, 2, ... in order")
     for st in sig.states:
@@ -294,13 +328,6 @@ def _check_consistent(sig: Signature) -> None:
             raise ValueError(f"states[{st.id}]: a view_chroma bin outside 0..1")
         if not all(0 <= f < src.frames for f in st.view_frames):
             raise ValueError(f"states[{st.id}]: a view frame out of range")
-        times = (
-            st.keyframe_time,
-            *st.view_times,
-            *(() if st.hash_time is None else (st.hash_time,)),
-        )
-        if sig.runs and not all(first <= t <= last for t in times):
-            raise ValueError(f"states[{st.id}]: a time outside the flight ({first:g}..{last:g} s)")
     frame = 0
     for k, run in enumerate(sig.runs):
         if not 0 <= run.state < len(ids):
@@ -313,6 +340,7 @@ def _check_consistent(sig: Signature) -> None:
         frame = run.end_frame + 1
     if frame != src.frames:
         raise ValueError(f"runs: they cover {frame} frames, the source has {src.frames}")
+    _check_named_frames(sig)
     for k, t in enumerate(sig.transitions):
         if not (0 <= t.from_state < len(ids) and 0 <= t.to_state < len(ids)):
             raise ValueError(f"transitions[{k}]: a state that is not one of the states")

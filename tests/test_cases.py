@@ -112,6 +112,7 @@ def assert_runs_cover(sig: framesig.Signature) -> None:
     for a, b in zip(sig.runs, sig.runs[1:], strict=False):
         assert b.start_frame == a.end_frame + 1 and a.end_time == b.start_time
     assert sig.runs[-1].end_time == pytest.approx(sig.source.duration)
+    assert framesig.Signature.from_json(sig.to_json()) == sig  # it passes its own checks
 
 
 # --------------------------------------------------------------------- B01 VFR cut times

@@ -327,3 +327,40 @@ def test_the_contact_sheet_shows_where_a_drifting_state_went(tmp_path):
     sheet = cv2.imread(str(tmp_path / "contact_sheet.png"))
     cell = 240 + 4  # thumbnail width and gap
     assert sheet.shape[1] == 4 + cell * (1 + len(shown))  # one row: keyframe, then views
+
+
+def test_frames_read_again_in_order_each_once_and_an_old_runs_keyframes_go(tmp_path):
+    """Reading frames again without seeking (raw streams): a wanted index given twice (with
+    two PTS) is read once and the frames after it are still read; a later run's
+    keyframes/ holds only its own states."""
+    from conftest import real_clip
+
+    import framesig
+    from framesig.decode import read_frames_rgb
+    from framesig.outputs import write_keyframes
+
+    video = real_clip("drone_ardrone2_indoor_yaw_640x360_raw.h264")
+    wanted = [(3, 3), (3, 999), (10, 10), (10_000, 1)]  # the last one is past the end
+    assert [i for i, _ in read_frames_rgb(video, wanted, seek=False)] == [3, 10]
+    frames = [np.full((64, 64, 3), v, np.uint8) for v in [0] * 8 + [255] * 8 + [90] * 8]
+    write_keyframes(framesig.summarize(frames, fps=10), frames, tmp_path)
+    assert len(list((tmp_path / "keyframes").glob("state_*.jpg"))) == 3
+    write_keyframes(framesig.summarize(frames[:8], fps=10), frames[:8], tmp_path)
+    assert [p.name for p in (tmp_path / "keyframes").iterdir()] == ["state_0000.jpg"]
+
+
+def test_keyframes_of_a_video_cut_short_since_are_an_error_after_the_rest(tmp_path):
+    """Keyframes read again from a shorter video than the signature's: the ones it has and
+    the sheet are written, the others (and an earlier run's pictures of them) are not,
+    and the error names the input and the states."""
+    import framesig
+    from framesig.errors import FramesigError
+    from framesig.outputs import write_keyframes
+
+    frames = [np.full((64, 64, 3), v, np.uint8) for v in [0] * 8 + [255] * 8 + [90] * 8]
+    sig = framesig.summarize(frames, fps=10)
+    write_keyframes(sig, frames, tmp_path)
+    with pytest.raises(FramesigError, match=r"frames: the keyframes of 2 state\(s\) \(1, 2\)"):
+        write_keyframes(sig, frames[:8], tmp_path)
+    assert [p.name for p in (tmp_path / "keyframes").iterdir()] == ["state_0000.jpg"]
+    assert (tmp_path / "contact_sheet.png").exists()

@@ -38,6 +38,8 @@ def test_real_clip_summarizes_with_exact_frame_count(name, signatures):
         assert b.start_time > a.start_time and a.end_time == b.start_time
     assert sig.runs[-1].end_time == pytest.approx(sig.source.duration)
     assert len(sig.states) >= 1
+    # what it names is where it says (frames in their state's runs, their PTS too): it loads
+    assert framesig.Signature.from_json(sig.to_json()) == sig
 
 
 @pytest.mark.parametrize("name", [n for n in real_videos() if not n.endswith("jpgseq")][:40])

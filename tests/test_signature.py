@@ -217,7 +217,7 @@ def _damaged(sig: Signature, **changes: object) -> str:
                 "states__0__view_frames": [1],
                 "states__0__view_times": [-100.0],
             },
-            r"states\[0\]: a time outside the flight \(0..1.6 s\)",
+            r"states\[0\]: frame 1's time -100 s is not its run's",
         ),
         (
             {
@@ -234,6 +234,11 @@ def _damaged(sig: Signature, **changes: object) -> str:
         ({"states__0__keyframe_time": 10**400}, "State.keyframe_time: not a valid float"),
         ({"states__0__hash_time": "0"}, "State.hash_time: not a valid float | None"),
         ({"states__0__burst": 1}, "State.burst: not a valid bool"),
+        ({"states__0__keyframe_pts": 2**70}, "State.keyframe_pts: not a valid int"),
+        ({"states__0__keyframe_time": 1.0}, r"states\[0\]: frame \d's time 1 s is not its run's"),
+        ({"states__0__keyframe_pts": 12}, r"states\[0\]: frame \d's PTS 12 is not its run's"),
+        ({"states__1__keyframe": 3}, r"states\[1\]: frame 3 is in none of the state's runs"),
+        ({"states__1__hash_time": 0.2}, r"states\[1\]: hash_time is in none of the state's runs"),
     ],
 )
 def test_a_damaged_signature_is_a_value_error_that_says_where(changes, message):
