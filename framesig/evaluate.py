@@ -50,6 +50,8 @@ __all__ = [
     "CutScore",
     "cut_f1",
     "find_recall",
+    "most_covered",
+    "fewest_runs",
     "REAL_CUTS",
     "BOUNDARY_TOLERANCE",
     "COVERAGE_IOU",
@@ -596,6 +598,144 @@ def _ious_kernel(poses: np.ndarray, key: np.ndarray, aspect: float) -> np.ndarra
         _corners(poses[k, 0], poses[k, 1], poses[k, 2], poses[k, 3], aspect, b)
         out[f] = _quad_iou(a, b)
     return out
+
+
+# -- the least compression coverage allows ----------------------------------------------
+
+
+def most_covered(truth: GroundTruth, max_runs: int | None = None) -> np.ndarray:
+    """The most frames any labelling of a flight into ``r`` runs can cover, for each ``r``.
+
+    ``out[r - 1]`` bounds :attr:`FlightScore.covered` from above for every labelling with
+    ``r`` runs (``r = 1 .. max_runs``; default: until every frame is covered). It is the
+    optimum of a relaxation: each run may take as its keyframe whichever frame of the
+    flight covers most of the run's frames (a real labelling's returning runs must share
+    one keyframe, and methods do not know the poses), found by dynamic programming over
+    where the runs end. So no labelling with ``r`` runs covers more than ``out[r - 1]``.
+
+    Examples
+    --------
+    >>> from framesig import synthetic
+    >>> frames, truth = synthetic.render(synthetic.sample_plan(fps=10), size=(64, 36))
+    >>> best = most_covered(truth)
+    >>> int(best[-1]) == truth.frames, len(best) <= Labelling.from_truth(truth).runs
+    (True, True)
+    """
+    n = truth.frames
+    poses = np.asarray(truth.pose, np.float64).reshape(n, 4)
+    if not np.isfinite(poses).all() or (poses[:, 3] <= 0).any():
+        raise FramesigError("truth", "poses must be finite with scale > 0")
+    if max_runs is not None and max_runs < 1:
+        raise FramesigError("most_covered", f"max_runs must be >= 1, got {max_runs}")
+    overlaps = _overlaps_kernel(poses, truth.size[1] / truth.size[0], COVERAGE_IOU - 1e-9)
+    rows, cols = np.nonzero(overlaps)  # row-major: each frame's overlapping frames in turn
+    indptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    cover = _run_cover_kernel(indptr, cols.astype(np.int64))
+    return _most_covered_kernel(cover, n if max_runs is None else min(max_runs, n))
+
+
+def fewest_runs(truths: Sequence[GroundTruth], coverage: float) -> tuple[int, float]:
+    """The fewest runs, over flights pooled, with which any labelling reaches ``coverage``.
+
+    Returns ``(runs, runs_per_minute)``: a lower bound, from :func:`most_covered` per
+    flight and the best split of the runs between flights (every flight has at least
+    one run). :class:`FlightScore` pools coverage as covered frames over all frames.
+
+    Examples
+    --------
+    >>> from framesig import synthetic
+    >>> frames, truth = synthetic.render(synthetic.sample_plan(fps=10), size=(64, 36))
+    >>> runs, per_minute = fewest_runs([truth], 1.0)
+    >>> runs == len(most_covered(truth))
+    True
+    """
+    if not truths:
+        raise FramesigError("fewest_runs", "need at least one flight")
+    if not 0 <= coverage <= 1:
+        raise FramesigError("fewest_runs", f"coverage must be in [0, 1], got {coverage}")
+    need = math.ceil(coverage * sum(t.frames for t in truths) - 1e-9)
+    minutes = sum(t.frames / float(t.fps) / 60 for t in truths)
+    # best[r]: the most frames r runs cover over the flights so far (knapsack over flights)
+    best = np.zeros(1, np.int64)
+    for truth in truths:
+        curve = most_covered(truth).astype(np.int64)
+        nxt = np.full(len(best) + len(curve), -1, np.int64)
+        for r, got in enumerate(best):
+            if got >= 0:
+                nxt[r + 1 : r + 1 + len(curve)] = np.maximum(
+                    nxt[r + 1 : r + 1 + len(curve)], got + curve
+                )
+        best = nxt
+    runs = int(np.flatnonzero(best >= need)[0])
+    return runs, runs / minutes
+
+
+@njit(cache=True)
+def _overlaps_kernel(poses: np.ndarray, aspect: float, iou: float) -> np.ndarray:
+    """``out[f, k]``: frame ``k``'s view overlaps frame ``f``'s by ``iou`` or more."""
+    n = poses.shape[0]
+    a = np.empty((4, 2), np.float64)
+    b = np.empty((4, 2), np.float64)
+    radius = np.empty(n, np.float64)
+    for f in range(n):
+        radius[f] = 320.0 * poses[f, 3] * math.sqrt(1.0 + aspect * aspect)
+    out = np.zeros((n, n), np.bool_)
+    for f in range(n):
+        out[f, f] = True
+        _corners(poses[f, 0], poses[f, 1], poses[f, 2], poses[f, 3], aspect, a)
+        for k in range(f + 1, n):
+            dx, dy = poses[f, 0] - poses[k, 0], poses[f, 1] - poses[k, 1]
+            if math.sqrt(dx * dx + dy * dy) > radius[f] + radius[k]:
+                continue  # the circles round the two views do not meet
+            _corners(poses[k, 0], poses[k, 1], poses[k, 2], poses[k, 3], aspect, b)
+            if _quad_iou(a, b) >= iou:
+                out[f, k] = out[k, f] = True
+    return out
+
+
+@njit(cache=True)
+def _run_cover_kernel(indptr: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """``cover[a, b]``: the most frames of ``a .. b`` that one keyframe covers (a <= b)."""
+    n = indptr.shape[0] - 1
+    cover = np.zeros((n, n), np.int32)
+    count = np.zeros(n, np.int32)
+    for a in range(n):
+        count[:] = 0
+        most = 0
+        for b in range(a, n):
+            for j in range(indptr[b], indptr[b + 1]):
+                k = indices[j]
+                count[k] += 1
+                if count[k] > most:
+                    most = count[k]
+            cover[a, b] = most
+    return cover
+
+
+@njit(cache=True)
+def _most_covered_kernel(cover: np.ndarray, max_runs: int) -> np.ndarray:
+    """Dynamic programme over run ends: ``out[r - 1]`` the most ``r`` runs cover."""
+    n = cover.shape[0]
+    prev = np.empty(n, np.int64)  # prev[b]: the most frames 0..b covered with r runs
+    for b in range(n):
+        prev[b] = cover[0, b]
+    out = np.empty(max_runs, np.int64)
+    out[0] = prev[n - 1]
+    r = 1
+    while r < max_runs and out[r - 1] < n:
+        cur = np.full(n, -1, np.int64)
+        for b in range(r, n):
+            best = -1
+            for a in range(r, b + 1):  # the last run is a..b; r runs before it end at a-1
+                v = prev[a - 1] + cover[a, b]
+                if v > best:
+                    best = v
+            cur[b] = best
+        prev = cur
+        out[r] = prev[n - 1]
+        r += 1
+    return out[:r]
 
 
 # -- cuts in edited video -----------------------------------------------------------------

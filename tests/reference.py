@@ -164,3 +164,21 @@ def state_views(
             mine.append(i)
             out.append((s, i))
     return out, [nearest.get(s, (65, -1))[1] for s in range(len(state_hashes))]
+
+
+def most_covered(poses, aspect: float, iou: float) -> list[int]:
+    """The most frames r runs cover, r = 1..n, by trying every split into runs and, for
+    each run, every frame of the flight as its keyframe."""
+    from framesig.evaluate import footprint_iou
+
+    n = len(poses)
+    ok = [[footprint_iou(poses[f], poses[k], aspect) >= iou for k in range(n)] for f in range(n)]
+    best = [0] * n
+    for mask in range(2 ** (n - 1)):
+        bounds = [0, *[i + 1 for i in range(n - 1) if mask >> i & 1], n]
+        got = sum(
+            max(sum(ok[f][k] for f in range(a, b)) for k in range(n))
+            for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+        )
+        best[len(bounds) - 2] = max(best[len(bounds) - 2], got)
+    return best

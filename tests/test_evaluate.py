@@ -13,6 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import reference
+from hypothesis import given
+from hypothesis import strategies as st
 
 import framesig
 from framesig import flightset, synthetic
@@ -24,8 +27,10 @@ from framesig.evaluate import (
     FlightScore,
     Labelling,
     cut_f1,
+    fewest_runs,
     footprint_iou,
     frames_at_times,
+    most_covered,
     pool,
     score,
 )
@@ -268,6 +273,37 @@ def test_footprint_iou() -> None:
     assert footprint_iou(a, b, 0.5625) == pytest.approx(footprint_iou(b, a, 0.5625))
     with pytest.raises(FramesigError):
         footprint_iou((0, 0, 0, 0), (0, 0, 0, 1), 0.5625)
+
+
+pose_draws = st.tuples(
+    st.floats(0, 900), st.floats(0, 500), st.floats(-60, 60), st.floats(0.7, 1.4)
+)
+
+
+@given(st.lists(pose_draws, min_size=1, max_size=8))
+def test_most_covered_matches_trying_every_split(drawn: list[tuple[float, ...]]) -> None:
+    truth = GroundTruth(fps=10.0, frames=len(drawn), size=(64, 36), pose=drawn)
+    got = most_covered(truth).tolist()
+    want = reference.most_covered(drawn, 36 / 64, COVERAGE_IOU - 1e-9)
+    assert got == want[: len(got)] and got[-1] == len(drawn)  # it stops once all are covered
+    assert most_covered(truth, max_runs=1).tolist() == want[:1]
+
+
+def test_fewest_runs_bounds_every_labelling(truths: list[GroundTruth]) -> None:
+    """No labelling covers more than the bound; the truth's needs no more runs than it has."""
+    for truth in truths:
+        best = most_covered(truth)
+        for lab in (Labelling.from_truth(truth), Labelling.from_cuts(truth.frames, [])):
+            sc = score(truth, lab)
+            assert sc.covered <= best[min(sc.runs, len(best)) - 1]
+        assert len(best) <= Labelling.from_truth(truth).runs
+    runs, per_minute = fewest_runs(truths, 1.0)
+    assert runs == sum(len(most_covered(t)) for t in truths)
+    assert per_minute == pytest.approx(runs / sum(t.frames / t.fps / 60 for t in truths))
+    # a lower target never needs more runs; zero needs one per flight
+    assert fewest_runs(truths, 0.9)[0] <= runs and fewest_runs(truths, 0.0)[0] == len(truths)
+    with pytest.raises(FramesigError, match="coverage"):
+        fewest_runs(truths, 1.5)
 
 
 def test_cut_f1() -> None:
