@@ -13,6 +13,8 @@ states     one per state of a flight: hash (hex, as a signed 64-bit integer and 
            chunks ``h0``..``h3`` for multi-index hashing), keyframe, frame and run counts
 runs       one per run, in order (``idx``), with frames, times and PTS
 transitions one per state change
+views      one per view of a state (where its view drifted, ``State.views``): hash as for
+           ``states``, frame, time and PTS
 keyframes  one per state whose keyframe was written: the JPEG's path relative to ``OUT``
 batches    one per ``framesig batch`` invocation: when, settings, workers, counts
 meta       ``schema_version`` and the ``settings_hash`` this folder was made with
@@ -24,9 +26,10 @@ flight gets the same id in every catalogue and in the Spark tables
 a rerun after a crash) sees all of a flight or none of it. The database is in WAL mode, so
 readers never block the batch that writes.
 
-Queries the indexes serve: flights by path, status or content hash; states by any 16-bit
-chunk of their hash (a state within Hamming distance 3 of a query hash shares at least one
-chunk exactly, by the pigeonhole principle); runs and transitions by time within a flight.
+Queries the indexes serve: flights by path, status or content hash; states and views by
+any 16-bit chunk of their hash (a hash within Hamming distance 3 of a query shares at least
+one chunk exactly, by the pigeonhole principle); runs and transitions by time within a
+flight.
 
 Examples
 --------
@@ -72,7 +75,7 @@ __all__ = [
     "child_rows",
 ]
 
-SCHEMA_VERSION = 2  # 2: transitions.kind (cut or gradual)
+SCHEMA_VERSION = 3  # 2: transitions.kind (cut or gradual); 3: the views table
 
 # Settings that change speed, not results; they are left out of the settings hash.
 _PERFORMANCE_SETTINGS = frozenset({"decode_threads"})
@@ -152,6 +155,20 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("revisit", "bool"),
         ("kind", "str"),
     ),
+    "views": (
+        ("flight_id", "int"),
+        ("state", "int"),
+        ("idx", "int"),
+        ("hash", "str"),
+        ("hash_int", "int"),
+        ("h0", "int"),
+        ("h1", "int"),
+        ("h2", "int"),
+        ("h3", "int"),
+        ("frame", "int"),
+        ("time", "float"),
+        ("pts", "int"),
+    ),
     "keyframes": (
         ("flight_id", "int"),
         ("state", "int"),
@@ -168,10 +185,12 @@ _SQL_TYPE = {"int": "INTEGER", "float": "REAL", "str": "TEXT", "bool": "INTEGER"
 _NOT_NULL = frozenset(
     {"path", "name", "content_hash", "settings_hash", "framesig_version", "finished_at"}
 )
+_NULLABLE = frozenset({("views", "pts")})  # signatures written before views kept their PTS
 _CHILD_KEYS = {
     "states": "flight_id, state",
     "runs": "flight_id, idx",
     "transitions": "flight_id, idx",
+    "views": "flight_id, state, idx",
     "keyframes": "flight_id, state",
 }
 _INDEXES = (
@@ -184,6 +203,7 @@ _INDEXES = (
     "CREATE INDEX states_h2 ON states(h2)",
     "CREATE INDEX states_h3 ON states(h3)",
     "CREATE INDEX states_hash ON states(hash_int)",
+    *(f"CREATE INDEX views_h{i} ON views(h{i})" for i in range(4)),
     "CREATE INDEX runs_time ON runs(flight_id, start_time, end_time)",
     "CREATE INDEX runs_state ON runs(flight_id, state)",
     "CREATE INDEX transitions_time ON transitions(flight_id, time)",
@@ -211,7 +231,7 @@ def _schema_sql() -> list[str]:
                 decl += " REFERENCES batches(id)"
             elif table != "flights" and name == "flight_id":
                 decl += " NOT NULL REFERENCES flights(id) ON DELETE CASCADE"
-            elif table != "flights" or name in _NOT_NULL:
+            elif (table != "flights" or name in _NOT_NULL) and (table, name) not in _NULLABLE:
                 decl += " NOT NULL"
             cols.append(decl)
         if table == "flights":
@@ -222,6 +242,15 @@ def _schema_sql() -> list[str]:
             out.append(f"CREATE TABLE {table} ({', '.join(cols)}) WITHOUT ROWID")
     out.extend(_INDEXES)
     return out
+
+
+def _table_sql(table: str) -> list[str]:
+    """The statements of :func:`_schema_sql` that make one table and its indexes."""
+    return [
+        q
+        for q in _schema_sql()
+        if q.startswith((f"CREATE TABLE {table} ", f"CREATE INDEX {table}_"))
+    ]
 
 
 class CatalogError(FramesigError):
@@ -345,7 +374,8 @@ def flight_row(
 def child_rows(
     fid: int, signature: Signature, keyframe_files: Mapping[int, str] | None = None
 ) -> dict[str, list[tuple[Any, ...]]]:
-    """The ``states``, ``runs``, ``transitions`` and ``keyframes`` rows of one signature.
+    """The ``states``, ``runs``, ``transitions``, ``views`` and ``keyframes`` rows of one
+    signature.
 
     ``keyframe_files`` maps a state id to its JPEG (relative to the output folder); states
     without one get no ``keyframes`` row.
@@ -353,6 +383,7 @@ def child_rows(
     files = keyframe_files or {}
     states = []
     keyframes = []
+    views = []
     for s in signature.states:
         states.append(
             (
@@ -370,6 +401,11 @@ def child_rows(
         )
         if s.id in files:
             keyframes.append((fid, s.id, s.keyframe, s.keyframe_time, s.keyframe_pts, files[s.id]))
+        view_pts = s.view_pts or (None,) * len(s.views)  # signatures before view_pts
+        for k, (h, frame, t, pts) in enumerate(
+            zip(s.views, s.view_frames, s.view_times, view_pts, strict=True)
+        ):
+            views.append((fid, s.id, k, h, *hash_chunks(h), frame, t, pts))
     runs = [
         (
             fid,
@@ -400,7 +436,13 @@ def child_rows(
         )
         for i, t in enumerate(signature.transitions)
     ]
-    return {"states": states, "runs": runs, "transitions": transitions, "keyframes": keyframes}
+    return {
+        "states": states,
+        "runs": runs,
+        "transitions": transitions,
+        "views": views,
+        "keyframes": keyframes,
+    }
 
 
 class Catalog:
@@ -467,10 +509,13 @@ class Catalog:
                     "INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
                 )
                 self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            if version == 1:
-                self._db.execute(
-                    "ALTER TABLE transitions ADD COLUMN kind TEXT NOT NULL DEFAULT 'cut'"
-                )
+            if 1 <= version < SCHEMA_VERSION:
+                if version == 1:
+                    self._db.execute(
+                        "ALTER TABLE transitions ADD COLUMN kind TEXT NOT NULL DEFAULT 'cut'"
+                    )
+                if version <= 2:
+                    self._add_views()
                 self._db.execute(
                     "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
                 )
@@ -480,6 +525,19 @@ class Catalog:
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+
+    def _add_views(self) -> None:
+        """Version 3: the views table, filled from the signatures already stored."""
+        from framesig.signature import Signature
+
+        for statement in _table_sql("views"):
+            self._db.execute(statement)
+        marks = ", ".join("?" for _ in TABLES["views"])
+        for fid, text in self._db.execute(
+            "SELECT id, signature FROM flights WHERE status = 'ok' AND signature IS NOT NULL"
+        ).fetchall():
+            rows = child_rows(int(fid), Signature.from_json(text))["views"]
+            self._db.executemany(f"INSERT INTO views VALUES ({marks})", rows)
 
     @property
     def schema_version(self) -> int:
@@ -671,21 +729,34 @@ class Catalog:
         return [dict(r) for r in rows]
 
     def states_near(self, hex_hash: str, max_distance: int = 3) -> list[dict[str, Any]]:
-        """States of any flight within ``max_distance`` (0..3) bits of a hash, nearest first.
+        """States of any flight within ``max_distance`` (0..3) bits of a hash, by their own
+        hash or one of their views, nearest first.
 
-        Candidates come from the chunk indexes (one chunk must match exactly), then the
-        exact Hamming distance is checked.
+        Each row is the state's ``states`` row with ``distance`` (to the nearest of its
+        hash and views) and ``view`` (that view's ``idx``, or None for the state's own
+        hash). Candidates come from the chunk indexes (one chunk must match exactly), then
+        the exact Hamming distance is checked.
         """
         if not 0 <= max_distance <= 3:
             raise ValueError(f"max_distance must be in 0..3 for chunk lookup, got {max_distance}")
         _, *chunks = hash_chunks(hex_hash)
         query = int(hex_hash, 16)
-        sql = " UNION ".join(f"SELECT * FROM states WHERE h{i} = ?" for i in range(4))
+        best: dict[tuple[int, int], tuple[int, int]] = {}  # (distance, view idx or -1)
+        hits = " UNION ".join(
+            f"SELECT flight_id, state, {idx}, hash FROM {table} WHERE h{i} = ?"
+            for table, idx in (("states", "-1"), ("views", "idx"))
+            for i in range(4)
+        )
+        for fid, state, view, h in self._db.execute(hits, chunks * 2):
+            rank = ((int(h, 16) ^ query).bit_count(), view)  # the state's own hash first
+            if rank[0] <= max_distance and rank < best.get((fid, state), (65, 0)):
+                best[(fid, state)] = rank
         out = []
-        for r in self._db.execute(sql, chunks):
-            d = (int(r["hash"], 16) ^ query).bit_count()
-            if d <= max_distance:
-                out.append({**dict(r), "distance": d})
+        for (fid, state), (d, view) in best.items():
+            row = self._db.execute(
+                "SELECT * FROM states WHERE flight_id = ? AND state = ?", (fid, state)
+            ).fetchone()
+            out.append({**dict(row), "distance": d, "view": None if view < 0 else view})
         return sorted(out, key=lambda r: (r["distance"], r["flight_id"], r["state"]))
 
     def check(self) -> list[str]:

@@ -5,7 +5,7 @@ worker of ``framesig batch`` runs, inside Spark tasks (``mapInPandas`` over a co
 paths) and returns one row per video with the columns of the catalogue's ``flights`` table
 (:data:`framesig.catalog.TABLES`): path, status, error, the facts, the signature as JSON.
 :func:`write_catalog` writes the catalogue's tables (flights, states, runs, transitions,
-keyframes) as Spark tables or Parquet/Delta folders, with the same flight ids as a local
+views, keyframes) as Spark tables or Parquet/Delta folders, with the same flight ids as a local
 ``framesig.db``.
 
 The executors need framesig installed (a cluster library or a job's wheel) and the videos
@@ -70,7 +70,7 @@ def _schema(columns: Iterable[tuple[str, str]]) -> StructType:
 
 def spark_schema(table: str) -> StructType:
     """The Spark schema of a catalogue table (``flights``, ``states``, ``runs``,
-    ``transitions``, ``keyframes``) or of ``results`` (:func:`summarize_paths`)."""
+    ``transitions``, ``views``, ``keyframes``) or of ``results`` (:func:`summarize_paths`)."""
     if table == "results":
         return _schema(RESULT_COLUMNS)
     if table not in TABLES:
@@ -241,14 +241,16 @@ def catalog_tables(results: DataFrame) -> dict[str, DataFrame]:
     -------
     dict of str to DataFrame
         ``flights`` (the results without the ``keyframes`` column), ``states``, ``runs``,
-        ``transitions`` and ``keyframes``, with the columns of
+        ``transitions``, ``views`` and ``keyframes``, with the columns of
         :data:`framesig.catalog.TABLES` and the same flight ids as ``framesig.db``.
         Build them from saved results: each table is computed from ``results``.
     """
     flight_cols = [c for c, _ in TABLES["flights"]]
     out = {"flights": results.select(*flight_cols)}
     src = results.select("id", "signature", "keyframes").where("status = 'ok'")
-    for table in ("states", "runs", "transitions", "keyframes"):
+    for table in TABLES:
+        if table == "flights":
+            continue
         out[table] = src.mapInPandas(_explode(table), spark_schema(table))
     return out
 

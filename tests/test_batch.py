@@ -417,6 +417,7 @@ def test_a_version_1_catalogue_is_upgraded_in_place(tmp_path):
     Catalog(db).close()
     con = sqlite3.connect(db)
     con.execute("ALTER TABLE transitions DROP COLUMN kind")  # as version 1 made it
+    con.execute("DROP TABLE views")
     con.execute(
         "INSERT INTO flights (id, path, name, content_hash, size, mtime_ns, settings_hash, "
         "status, framesig_version, finished_at) VALUES (1, 'a.mp4', 'a', 'h', 1, 1, 's', "
@@ -429,10 +430,53 @@ def test_a_version_1_catalogue_is_upgraded_in_place(tmp_path):
     Catalog(db).close()
     con = sqlite3.connect(db)
     try:
-        assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         assert con.execute("SELECT kind FROM transitions").fetchall() == [("cut",)]
+        assert con.execute("SELECT COUNT(*) FROM views").fetchone() == (0,)
     finally:
         con.close()
+
+
+def test_views_are_rows_that_states_near_finds_and_a_version_2_catalogue_gains_them(tmp_path):
+    """The coast clip is one state whose view drifted: each view is a row, a search by a
+    view's hash finds the state (naming the view), by its own hash names none; a version 2
+    catalogue (no views table) is given the table, filled from its stored signatures."""
+    from conftest import real_clip
+
+    from framesig.catalog import settings_hash
+
+    sig = framesig.summarize(real_clip("drone_gopro_karma_coast_cliffs_480p30.mp4"))
+    (state,) = sig.states
+    own = int(state.hash, 16)
+    far = [k for k, h in enumerate(state.views) if (int(h, 16) ^ own).bit_count() > 3]
+    assert far  # views the state's own hash does not reach
+    db_path = tmp_path / "framesig.db"
+    with Catalog(db_path) as db:
+        fid = db.record(
+            path="/v/coast.mp4",
+            name="coast",
+            content_hash="ab" * 16,
+            size=1,
+            mtime_ns=1,
+            settings_hash=settings_hash(sig.settings),
+            signature=sig,
+        )
+        assert db.count("views") == len(state.views)
+        view = state.views[far[-1]]
+        (hit,) = db.states_near(view, 0)
+        assert (hit["flight_id"], hit["state"], hit["distance"]) == (fid, 0, 0)
+        assert hit["view"] == state.views.index(view)
+        assert db.states_near(state.hash, 3)[0]["view"] is None
+        assert [r["view"] for r in db.states_near(view, 3)] == [hit["view"]]
+    con = sqlite3.connect(db_path)
+    con.execute("DROP TABLE views")
+    con.execute("PRAGMA user_version = 2")
+    con.commit()
+    con.close()
+    with Catalog(db_path) as db:
+        assert db.schema_version == 3 and db.count("views") == len(state.views)
+        assert db.states_near(view, 0)[0]["view"] == hit["view"]
+        assert db.check() == []
 
 
 def test_a_catalogue_of_another_program_or_with_a_damaged_signature_is_a_catalog_error(
