@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from framesig.files import write_atomically
-from framesig.signature import Signature
+from framesig.signature import Signature, State
 
 if TYPE_CHECKING:
     from framesig.anomaly import Anomaly, AnomalyReport
@@ -404,9 +404,17 @@ def _strip(sig: Signature, keyframes: Mapping[int, bytes]) -> str:
             f"<b>state {s.id}</b> at {_fmt(s.keyframe_time)}<br>"
             f"{s.runs} run(s), {s.frames} frames, {seconds.get(s.id, 0.0):.1f} s"
             f"{'<br>a burst of views (no place)' if s.burst else ''}"
-            "</figcaption></figure>"
+            f"{_drift(s)}</figcaption></figure>"
         )
     return f'<div class="strip">{"".join(figs)}</div>'
+
+
+def _drift(state: State) -> str:
+    """Where a drifting state's view went (its views: ``find`` matches them too)."""
+    if not state.views:
+        return ""
+    span = f"{_fmt(min(state.view_times))}-{_fmt(max(state.view_times))}"
+    return f"<br>its view drifted: {len(state.views)} view(s), {span}"
 
 
 def _transitions(sig: Signature) -> str:

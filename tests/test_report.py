@@ -74,6 +74,16 @@ def test_placeholders_without_keyframes_and_no_anomaly_check(patrol):
     assert "Not checked." in page and '<tr class="anomaly"' not in page
     page = render_html(sig, anomalies=[], patrols=[])
     assert "No anomaly found." in page and "No cycle was flown twice in a row." in page
+    assert page.count("its view drifted") == sum(1 for st in sig.states if st.views)
+
+
+def test_a_drifting_states_caption_says_where_its_view_went(patrol):
+    sig, _, keyframes = patrol
+    still = [replace(st, views=(), view_times=()) for st in sig.states[1:]]
+    st = replace(sig.states[0], views=("0" * 16, "f" * 16), view_times=(12.0, 3.5))
+    page = render_html(replace(sig, states=(st, *still)), keyframes=keyframes)
+    assert page.count("its view drifted") == 1
+    assert "its view drifted: 2 view(s), 0:00:03.500-0:00:12.000" in page
 
 
 def test_text_from_the_files_is_escaped(patrol, tmp_path):
