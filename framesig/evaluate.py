@@ -55,6 +55,7 @@ __all__ = [
     "REAL_CUTS",
     "BOUNDARY_TOLERANCE",
     "COVERAGE_IOU",
+    "MOST_COVERED_FRAMES",
 ]
 
 BOUNDARY_TOLERANCE = 15
@@ -603,6 +604,10 @@ def _ious_kernel(poses: np.ndarray, key: np.ndarray, aspect: float) -> np.ndarra
 # -- the least compression coverage allows ----------------------------------------------
 
 
+MOST_COVERED_FRAMES = 10_000
+"""The longest flight :func:`most_covered` takes (its tables grow as frames squared)."""
+
+
 def most_covered(truth: GroundTruth, max_runs: int | None = None) -> np.ndarray:
     """The most frames any labelling of a flight into ``r`` runs can cover, for each ``r``.
 
@@ -622,11 +627,19 @@ def most_covered(truth: GroundTruth, max_runs: int | None = None) -> np.ndarray:
     (True, True)
     """
     n = truth.frames
+    if not 0 <= n <= MOST_COVERED_FRAMES or len(truth.pose) != n:
+        raise FramesigError(
+            "truth",
+            f"{n} frames with {len(truth.pose)} poses: most_covered needs a pose a frame and "
+            f"holds a frames x frames table, so at most {MOST_COVERED_FRAMES} frames",
+        )
     poses = np.asarray(truth.pose, np.float64).reshape(n, 4)
     if not np.isfinite(poses).all() or (poses[:, 3] <= 0).any():
         raise FramesigError("truth", "poses must be finite with scale > 0")
     if max_runs is not None and max_runs < 1:
         raise FramesigError("most_covered", f"max_runs must be >= 1, got {max_runs}")
+    if n == 0:
+        return np.zeros(0, np.int64)
     overlaps = _overlaps_kernel(poses, truth.size[1] / truth.size[0], COVERAGE_IOU - 1e-9)
     rows, cols = np.nonzero(overlaps)  # row-major: each frame's overlapping frames in turn
     indptr = np.zeros(n + 1, np.int64)
@@ -654,6 +667,8 @@ def fewest_runs(truths: Sequence[GroundTruth], coverage: float) -> tuple[int, fl
         raise FramesigError("fewest_runs", "need at least one flight")
     if not 0 <= coverage <= 1:
         raise FramesigError("fewest_runs", f"coverage must be in [0, 1], got {coverage}")
+    if not all(t.frames > 0 and t.fps > 0 for t in truths):
+        raise FramesigError("fewest_runs", "every flight needs frames and a frame rate > 0")
     need = math.ceil(coverage * sum(t.frames for t in truths) - 1e-9)
     minutes = sum(t.frames / float(t.fps) / 60 for t in truths)
     # best[r]: the most frames r runs cover over the flights so far (knapsack over flights)
@@ -698,8 +713,8 @@ def _overlaps_kernel(poses: np.ndarray, aspect: float, iou: float) -> np.ndarray
 def _run_cover_kernel(indptr: np.ndarray, indices: np.ndarray) -> np.ndarray:
     """``cover[a, b]``: the most frames of ``a .. b`` that one keyframe covers (a <= b)."""
     n = indptr.shape[0] - 1
-    cover = np.zeros((n, n), np.int32)
-    count = np.zeros(n, np.int32)
+    cover = np.zeros((n, n), np.uint16)  # counts up to MOST_COVERED_FRAMES
+    count = np.zeros(n, np.uint16)
     for a in range(n):
         count[:] = 0
         most = 0

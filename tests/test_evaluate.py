@@ -304,6 +304,15 @@ def test_fewest_runs_bounds_every_labelling(truths: list[GroundTruth]) -> None:
     assert fewest_runs(truths, 0.9)[0] <= runs and fewest_runs(truths, 0.0)[0] == len(truths)
     with pytest.raises(FramesigError, match="coverage"):
         fewest_runs(truths, 1.5)
+    empty = GroundTruth(fps=10.0, frames=0, size=(64, 36))
+    assert most_covered(empty).tolist() == []
+    with pytest.raises(FramesigError, match="every flight needs frames"):
+        fewest_runs([empty], 0.5)
+    long = GroundTruth(fps=10.0, frames=10_001, size=(64, 36), pose=[(0, 0, 0, 1)] * 10_001)
+    with pytest.raises(FramesigError, match="at most 10000 frames"):
+        most_covered(long)
+    with pytest.raises(FramesigError, match="a pose a frame"):
+        most_covered(GroundTruth(fps=10.0, frames=3, size=(64, 36), pose=[(0, 0, 0, 1)]))
 
 
 def test_cut_f1() -> None:
