@@ -182,14 +182,22 @@ def run_once(argv: Sequence[str], timeout: float = 3600) -> Run:
 
 
 def count_frames(video: str) -> int:
-    """Frames the file holds: video packets with data (every one decodes to a frame)."""
+    """Frames the file holds: video packets with data (every one decodes to a frame, but
+    in a raw stream those before the first recovery point; :func:`measure` counts the
+    frames exact mode decoded when it ran)."""
     import av
 
     from framesig.decode import _demux  # ends where PyAV's own demux end breaks (late streams)
+    from framesig.errors import OpenError
 
-    with av.open(video) as c:
-        stream = c.streams.video[0]
-        return sum(1 for p in _demux(c, stream) if p.size)
+    try:
+        with av.open(video) as c:
+            if not c.streams.video:
+                raise OpenError(video, "no video stream")
+            stream = c.streams.video[0]
+            return sum(1 for p in _demux(c, stream) if p.size)
+    except av.error.FFmpegError as exc:
+        raise OpenError(video, f"not a video FFmpeg can read ({exc.strerror or exc})") from None
 
 
 def compare_signatures(exact: dict[str, Any], fast: dict[str, Any]) -> str:
@@ -223,8 +231,9 @@ def measure(
     timeout: float = 3600,
     log: Any = None,
 ) -> tuple[list[Measure], str]:
-    """Median wall time and peak RSS of each tool on ``video``, and the fast-vs-exact check."""
-    frames = count_frames(video)
+    """Median wall time and peak RSS of each tool on ``video``, and the fast-vs-exact check.
+
+    Frames are those exact mode decoded (:func:`count_frames` when it did not run)."""
     cmds = commands(video, threads=threads, tools=tools)
     walls: dict[str, list[float]] = {t: [] for t in cmds}
     rss: dict[str, list[float]] = {t: [] for t in cmds}
@@ -245,6 +254,10 @@ def measure(
                 outputs[tool] = out
             if log is not None:
                 log(f"  {tool:16s} run {r + 1}: {wall:7.2f} s {mb:7.1f} MB")
+    try:
+        frames = int(json.loads(outputs["exact"])["source"]["frames"])
+    except (KeyError, ValueError, TypeError):
+        frames = count_frames(video)
     rows = [
         Measure(
             tool,
@@ -277,13 +290,13 @@ def format_table(rows: Sequence[Measure]) -> str:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
+    from framesig.decode import _checked_path
     from framesig.errors import OpenError
 
-    video = args.video
-    if not Path(video).is_file():
-        raise OpenError(video, "no such file")
-    if args.repeats < 1:
-        raise SystemExit("framesig bench: error: --repeats must be >= 1")
+    video = _checked_path(args.video)  # missing, a pipe or a device: OpenError
+    if Path(video).is_dir():
+        raise OpenError(video, "a folder: bench times one video file (ffmpeg reads files)")
+    packets = count_frames(video)  # not a video: OpenError, before any tool runs
     tools = [t for t in TOOLS if args.peers or t not in PEERS]
     left_out = [t for t in tools if t not in commands(video, tools=tools)]
     if left_out:
@@ -292,9 +305,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             "(PySceneDetect: pip install 'framesig[peers]')",
             file=sys.stderr,
         )
-    print(f"{video}: {count_frames(video)} frames, {os.cpu_count()} cores, {args.repeats} runs")
+    print(f"{video}: {packets} frames, {os.cpu_count()} cores, {args.repeats} runs")
     log = (lambda line: print(line, file=sys.stderr)) if args.verbose else None
     rows, check = measure(video, repeats=args.repeats, tools=tools, threads=args.threads, log=log)
+    if rows and rows[0].frames != packets:
+        print(f"of them framesig decodes {rows[0].frames} (frames/s counts those)")
     print(format_table(rows))
     if check:
         print(check)
@@ -306,12 +321,14 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 def add_bench_parser(subparsers: Any) -> None:
     """Add ``framesig bench`` to the command line's subcommands."""
+    from framesig.use import _whole
+
     p = subparsers.add_parser(
         "bench", help="time framesig beside the full-decode limit (and peers) on a video"
     )
     p.add_argument("video", help="a video file")
-    p.add_argument("-n", "--repeats", type=int, default=3, help="runs per tool (median)")
-    p.add_argument("--threads", type=int, help="ffmpeg decoder threads (default: cores)")
+    p.add_argument("-n", "--repeats", type=_whole(1), default=3, help="runs per tool (median)")
+    p.add_argument("--threads", type=_whole(1), help="ffmpeg decoder threads (default: cores)")
     p.add_argument(
         "--no-peers", dest="peers", action="store_false", help="skip PySceneDetect's detectors"
     )

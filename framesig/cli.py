@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import framesig
-from framesig.errors import FramesigError
+from framesig.errors import FramesigError, OpenError
 
 __all__ = ["main", "console"]
 
@@ -124,8 +124,13 @@ def _describe(sig: framesig.Signature, wall: float) -> str:
 
 def _summarize_one(path: str, out: str | None, args: argparse.Namespace) -> framesig.Signature:
     settings = _settings_from_args(args)
-    if out:
-        Path(out).mkdir(parents=True, exist_ok=True)  # a bad output fails now, not after decoding
+    if out:  # a bad output fails now, not after decoding
+        if Path(out).exists() and not Path(out).is_dir():
+            raise OpenError(out, "a file is there: -o names the folder to write into")
+        try:
+            Path(out).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OpenError(out, f"cannot make the folder ({exc.strerror or exc})") from None
     bar = _ProgressBar(enabled=not args.quiet)
     started = time.perf_counter()
     try:

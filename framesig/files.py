@@ -47,10 +47,16 @@ def write_atomically(
     if mode is not None and not stat.S_ISREG(mode):
         write(target)
         return
+    if not target.parent.is_dir():
+        raise OpenError(str(target), f"its folder {str(target.parent)!r} does not exist")
     tmp = target.with_name(f".{target.name}.tmp{os.getpid()}{suffix}")
     try:
         write(tmp)
         os.replace(tmp, target)
+    except OSError as exc:  # a full disk, no permission: said of the file asked for
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise OpenError(str(target), f"cannot write it ({exc.strerror or exc})") from None
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()

@@ -35,7 +35,7 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
 from framesig.errors import OpenError
@@ -190,6 +190,10 @@ def _is_catalogue(path: Path) -> bool:
     return _starts_with(path, _SQLITE_MAGIC)
 
 
+def _file_name(path: str) -> str:
+    return PurePath(path).name or path
+
+
 def load_index(paths: list[str]) -> FlightIndex:
     """An index of the flights in ``paths``: index files (``.fsidx``), signature files and
     folders, and ``batch`` catalogues (``framesig.db``), in any mix. A flight given twice
@@ -199,12 +203,13 @@ def load_index(paths: list[str]) -> FlightIndex:
     from framesig.index import FlightIndex
 
     index = FlightIndex()
-    # a flight, whether from a signature or an index record: its video and what it holds
+    # a flight, whether from a signature or an index record: its video's file name (the
+    # path differs as given from another folder) and what it holds
     seen: set[tuple[str, float, int, int]] = set()
 
     def add(sig: Signature, name: str, where: str) -> None:
         src = sig.source
-        key = (src.path, float(src.duration), src.frames, len(sig.states))
+        key = (_file_name(src.path), float(src.duration), src.frames, len(sig.states))
         if key not in seen:
             seen.add(key)
             index.add(sig, name=name, signature_path=where)
@@ -221,7 +226,7 @@ def load_index(paths: list[str]) -> FlightIndex:
             other = FlightIndex.load(p)
             new = []
             for k, r in enumerate(other.flights):
-                key = (r.source, float(r.duration), r.frames, r.states)
+                key = (_file_name(r.source), float(r.duration), r.frames, r.states)
                 if key not in seen:
                     seen.add(key)
                     new.append(k)

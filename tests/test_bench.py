@@ -64,6 +64,37 @@ def test_bench_cli(clip, capsys):
     assert main(["bench", "/no/such/file.mp4"]) == 1
 
 
+def test_bench_says_what_is_wrong_with_its_input(tmp_path, capsys):
+    """Not a video, a folder, a device: one line naming the cause, exit 1, before any
+    tool runs; a bad option is a usage error (exit 2)."""
+    from framesig.cli import main
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a video\n")
+    for path, cause in (
+        (notes, "not a video FFmpeg can read"),
+        (tmp_path, "a folder: bench times one video file"),
+        ("/dev/null", "not a regular file"),
+    ):
+        assert main(["bench", str(path), "-n", "1", "--no-peers"]) == 1
+        err = capsys.readouterr().err
+        assert cause in err and "Traceback" not in err, err
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", str(notes), "-n", "0"])
+    assert exc.value.code == 2
+
+
+def test_bench_counts_the_frames_exact_mode_decodes():
+    """A raw H.264 stream holds 401 packets, of which FFmpeg shows 388 frames (those
+    before the first recovery point are grey); frames/s is over the 388."""
+    from conftest import real_clip
+
+    video = str(real_clip("drone_ardrone2_indoor_yaw_640x360_raw.h264"))
+    assert bench.count_frames(video) == 401
+    rows, _ = bench.measure(video, repeats=1, tools=("exact",))
+    assert rows[0].frames == 388 and not rows[0].error
+
+
 def test_framesig_runs_are_not_shadowed_by_a_folder_named_framesig(clip, tmp_path, monkeypatch):
     # e.g. bench run beside a checkout: python -m would import the folder, not the package
     (tmp_path / "framesig").mkdir()

@@ -312,3 +312,16 @@ def test_an_index_file_mixes_with_signatures_and_each_flight_counts_once(sigdir,
     # a flight both in an index file and given as its signature: once
     both = load_index([str(index_file), *(str(sigdir / n) for n in names)])
     assert sorted(f.name for f in both.flights) == names
+    # the same video summarized from another folder (batch takes absolute paths): once
+    import dataclasses
+
+    from framesig import Signature
+
+    sig = Signature.load(sigdir / one / "signature.json")
+    moved = dataclasses.replace(
+        sig, source=dataclasses.replace(sig.source, path=f"/elsewhere/{Path(sig.source.path).name}")
+    )
+    (tmp_path / "moved").mkdir()
+    moved.save(tmp_path / "moved" / "signature.json")
+    twice = load_index([str(sigdir / one), str(tmp_path / "moved")])
+    assert len(twice.flights) == 1

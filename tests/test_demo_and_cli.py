@@ -123,7 +123,18 @@ def test_outputs_that_cannot_be_written_are_errors_not_tracebacks(sample_flight,
     blocker.write_text("in the way")
     bad_out = subprocess.run([*cmd, "-o", str(blocker)], capture_output=True, text=True)
     assert bad_out.returncode == 1 and "Traceback" not in bad_out.stderr
-    assert f"framesig: error: {blocker}: File exists" in bad_out.stderr
+    assert f"framesig: error: {blocker}: a file is there: -o names the folder" in bad_out.stderr
+    # a report into a folder that is not there names the file asked for, not a temp file
+    sig_dir = tmp_path / "sig"
+    assert subprocess.run([*cmd, "-o", str(sig_dir), "-q"]).returncode == 0
+    nowhere = tmp_path / "no" / "such" / "report.html"
+    rep = subprocess.run(
+        [sys.executable, "-m", "framesig.cli", "report", str(sig_dir), "-o", str(nowhere)],
+        capture_output=True,
+        text=True,
+    )
+    assert rep.returncode == 1 and ".tmp" not in rep.stderr, rep.stderr
+    assert f"{nowhere}: its folder '{nowhere.parent}' does not exist" in rep.stderr
     with open("/dev/full", "w") as full:  # every write: no space left on the device
         no_space = subprocess.run(
             [*cmd, "--json", "-q"], stdout=full, stderr=subprocess.PIPE, text=True
