@@ -772,7 +772,9 @@ def _assign_names(paths: list[str], known: dict[str, str]) -> dict[str, str]:
     taken = set(known)
     for stem, group in wanted.items():
         for p in group:
-            if len(group) == 1 and stem not in taken and stem != _PARTIAL.lstrip("."):
+            # the catalogue's own files (framesig.db, -wal, -shm, -journal) are not names
+            reserved = stem.startswith(_DB_NAME) or stem == _PARTIAL.lstrip(".")
+            if len(group) == 1 and stem not in taken and not reserved:
                 names[p] = stem
             else:
                 names[p] = f"{stem}-{hashlib.blake2b(p.encode(), digest_size=4).hexdigest()}"

@@ -48,15 +48,16 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from framesig.errors import FramesigError
 
@@ -257,6 +258,22 @@ class CatalogError(FramesigError):
     """The catalogue file cannot be used (a newer schema, another settings hash, damage)."""
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _sql_errors(method: _F) -> _F:
+    """SQLite's own errors (a read-only or damaged file, a lost table) as CatalogError."""
+
+    @functools.wraps(method)
+    def run(self: Catalog, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise CatalogError(self.path, f"{method.__name__}: {exc}") from None
+
+    return cast(_F, run)
+
+
 def settings_hash(settings: Mapping[str, Any] | Any) -> str:
     """The hash of the settings that change results (``decode_threads`` does not).
 
@@ -308,6 +325,16 @@ def hash_chunks(hex_hash: str) -> tuple[int, int, int, int, int]:
         (value >> 16) & 0xFFFF,
         value & 0xFFFF,
     )
+
+
+def _hash_value(hex_hash: str) -> int:
+    """A 64-bit hash from exactly 16 hex digits (ValueError for anything else)."""
+    digits = "0123456789abcdefABCDEF"  # not int()'s signs, underscores or other scripts
+    if not (
+        isinstance(hex_hash, str) and len(hex_hash) == 16 and all(c in digits for c in hex_hash)
+    ):
+        raise ValueError(f"a hash is 16 hex digits, got {hex_hash!r}")
+    return int(hex_hash, 16)
 
 
 def _now() -> str:
@@ -473,13 +500,30 @@ class Catalog:
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA foreign_keys = ON")
             if not readonly:
+                if os.path.exists(self.path) and not os.access(self.path, os.W_OK):
+                    raise CatalogError(self.path, "read-only: results cannot be recorded in it")
                 self._db.execute("PRAGMA journal_mode = WAL")
                 self._db.execute("PRAGMA synchronous = FULL")
                 self._migrate()
             elif self._check_version() == 0:  # an empty file, or another program's tables
                 raise CatalogError(self.path, "not a framesig catalogue (no schema version)")
+            self._check_tables()
         except sqlite3.DatabaseError as exc:
             raise CatalogError(self.path, f"not a usable SQLite catalogue ({exc})") from None
+
+    def _check_tables(self) -> None:
+        names = {
+            r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+        want = {"meta", "batches", *TABLES}
+        if self.schema_version < 3:  # opened read-only before an upgrade: no views yet
+            want.discard("views")
+        missing = sorted(want - names)
+        if missing:
+            raise CatalogError(
+                self.path,
+                f"table(s) {', '.join(missing)} missing: damaged, or not a framesig catalogue",
+            )
 
     # -- schema
     def _check_version(self) -> int:
@@ -536,7 +580,11 @@ class Catalog:
         for fid, text in self._db.execute(
             "SELECT id, signature FROM flights WHERE status = 'ok' AND signature IS NOT NULL"
         ).fetchall():
-            rows = child_rows(int(fid), Signature.from_json(text))["views"]
+            try:
+                sig = Signature.from_json(text)
+            except ValueError:  # damaged: find and index say so when they read it
+                continue
+            rows = child_rows(int(fid), sig)["views"]
             self._db.executemany(f"INSERT INTO views VALUES ({marks})", rows)
 
     @property
@@ -553,10 +601,12 @@ class Catalog:
         self.close()
 
     # -- meta and batches
+    @_sql_errors
     def meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
+    @_sql_errors
     def bind_settings(self, settings: Any) -> str:
         """Tie this catalogue to one settings hash; a folder holds results of one setting.
 
@@ -581,6 +631,7 @@ class Catalog:
             )
         return digest
 
+    @_sql_errors
     def begin_batch(
         self, *, settings: Any, workers: int, inputs: int, argv: Sequence[str] | None = None
     ) -> int:
@@ -599,6 +650,7 @@ class Catalog:
         )
         return int(cur.lastrowid or 0)
 
+    @_sql_errors
     def finish_batch(
         self,
         batch_id: int,
@@ -616,6 +668,7 @@ class Catalog:
         )
 
     # -- writes
+    @_sql_errors
     def record(
         self,
         *,
@@ -671,6 +724,7 @@ class Catalog:
             raise
         return fid
 
+    @_sql_errors
     def touch(self, fid: int, *, size: int, mtime_ns: int) -> None:
         """Note a new size and mtime for a flight whose content hash did not change."""
         self._db.execute(
@@ -678,10 +732,12 @@ class Catalog:
         )
 
     # -- queries
+    @_sql_errors
     def flight(self, fid: int) -> dict[str, Any] | None:
         row = self._db.execute("SELECT * FROM flights WHERE id = ?", (fid,)).fetchone()
         return None if row is None else dict(row)
 
+    @_sql_errors
     def lookup(self, path: str, settings_hash: str) -> dict[str, Any] | None:
         """The flight recorded for ``path`` with these settings, if any."""
         row = self._db.execute(
@@ -689,6 +745,7 @@ class Catalog:
         ).fetchone()
         return None if row is None else dict(row)
 
+    @_sql_errors
     def flights(self, status: str | None = None) -> list[dict[str, Any]]:
         """All flights (or those with ``status``), ordered by path; without signature JSON."""
         cols = ", ".join(name for name, _ in FLIGHT_COLUMNS if name != "signature")
@@ -699,10 +756,12 @@ class Catalog:
             args = (status,)
         return [dict(r) for r in self._db.execute(sql + " ORDER BY path", args)]
 
+    @_sql_errors
     def names(self) -> dict[str, str]:
         """Output folder name -> path, for every recorded flight."""
         return {str(r[0]): str(r[1]) for r in self._db.execute("SELECT name, path FROM flights")}
 
+    @_sql_errors
     def signature(self, fid: int) -> Signature | None:
         from framesig.signature import Signature
 
@@ -714,11 +773,13 @@ class Catalog:
         except ValueError as exc:
             raise CatalogError(self.path, f"flight {fid}: a damaged signature ({exc})") from None
 
+    @_sql_errors
     def count(self, table: str) -> int:
         if table not in TABLES and table != "batches":
             raise ValueError(f"no table {table!r}")
         return int(self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
+    @_sql_errors
     def runs_between(self, fid: int, start: float, end: float) -> list[dict[str, Any]]:
         """The runs of a flight that overlap the time range ``[start, end)``."""
         rows = self._db.execute(
@@ -728,6 +789,7 @@ class Catalog:
         )
         return [dict(r) for r in rows]
 
+    @_sql_errors
     def states_near(self, hex_hash: str, max_distance: int = 3) -> list[dict[str, Any]]:
         """States of any flight within ``max_distance`` (0..3) bits of a hash, by their own
         hash or one of their views, nearest first.
@@ -737,18 +799,28 @@ class Catalog:
         hash). Candidates come from the chunk indexes (one chunk must match exactly), then
         the exact Hamming distance is checked.
         """
-        if not 0 <= max_distance <= 3:
-            raise ValueError(f"max_distance must be in 0..3 for chunk lookup, got {max_distance}")
-        _, *chunks = hash_chunks(hex_hash)
-        query = int(hex_hash, 16)
+        if not (
+            isinstance(max_distance, int)
+            and not isinstance(max_distance, bool)
+            and 0 <= max_distance <= 3
+        ):
+            raise ValueError(f"max_distance must be 0..3 for chunk lookup, got {max_distance!r}")
+        query = _hash_value(hex_hash)
+        _, *chunks = hash_chunks(f"{query:016x}")
+        tables = [("states", "-1")]
+        if self.schema_version >= 3:  # a version 2 file opened read-only has no views yet
+            tables.append(("views", "idx"))
         best: dict[tuple[int, int], tuple[int, int]] = {}  # (distance, view idx or -1)
         hits = " UNION ".join(
             f"SELECT flight_id, state, {idx}, hash FROM {table} WHERE h{i} = ?"
-            for table, idx in (("states", "-1"), ("views", "idx"))
+            for table, idx in tables
             for i in range(4)
         )
-        for fid, state, view, h in self._db.execute(hits, chunks * 2):
-            rank = ((int(h, 16) ^ query).bit_count(), view)  # the state's own hash first
+        for fid, state, view, h in self._db.execute(hits, chunks * len(tables)):
+            try:
+                rank = ((_hash_value(h) ^ query).bit_count(), view)  # the state's own hash first
+            except ValueError:  # a damaged row: check() names it
+                continue
             if rank[0] <= max_distance and rank < best.get((fid, state), (65, 0)):
                 best[(fid, state)] = rank
         out = []
@@ -756,9 +828,11 @@ class Catalog:
             row = self._db.execute(
                 "SELECT * FROM states WHERE flight_id = ? AND state = ?", (fid, state)
             ).fetchone()
-            out.append({**dict(row), "distance": d, "view": None if view < 0 else view})
+            if row is not None:  # a view of no state: check() names it
+                out.append({**dict(row), "distance": d, "view": None if view < 0 else view})
         return sorted(out, key=lambda r: (r["distance"], r["flight_id"], r["state"]))
 
+    @_sql_errors
     def check(self) -> list[str]:
         """Problems found by SQLite's integrity and foreign-key checks (empty when sound)."""
         problems = [str(r[0]) for r in self._db.execute("PRAGMA integrity_check")]
@@ -766,6 +840,14 @@ class Catalog:
         problems += [
             f"foreign key: {tuple(r)}" for r in self._db.execute("PRAGMA foreign_key_check")
         ]
+        if self.schema_version >= 3:
+            problems += [
+                f"views: flight {r[0]} state {r[1]} view {r[2]} is of no state"
+                for r in self._db.execute(
+                    "SELECT flight_id, state, idx FROM views v WHERE NOT EXISTS (SELECT 1 "
+                    "FROM states s WHERE s.flight_id = v.flight_id AND s.state = v.state)"
+                )
+            ]
         return problems
 
     def execute(self, sql: str, args: Iterable[Any] = ()) -> Iterator[sqlite3.Row]:

@@ -409,6 +409,23 @@ def test_cli_batch_usage_and_lock(tmp_path, mixed_folder, capsys):
     assert "1 inputs: 1 summarized, 0 failed, 0 done before" in text
 
 
+def test_inputs_named_like_the_catalogue_get_other_folders(tmp_path, mixed_folder, capsys):
+    """framesig.db.mp4 and framesig.db-wal.mp4 would have been written over the catalogue."""
+    from framesig.cli import main
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("framesig.db.mp4", "framesig.db-wal.mp4", "partial.mp4"):
+        shutil.copy(mixed_folder / "good_a.mp4", src / name)
+    out = tmp_path / "out"
+    assert main(["batch", str(src), "-o", str(out), "-q"]) == 0
+    assert (out / "framesig.db").is_file() and not (out / "framesig.db-wal").is_dir()
+    rows = _assert_catalogue_consistent(out)
+    assert len(rows) == 3 and all(r["status"] == "ok" for r in rows)
+    assert all(r["name"].startswith(("framesig.db-", "framesig.db.", "partial-")) for r in rows)
+    assert main(["batch", str(src), "-o", str(out), "-q"]) == 0  # and it opens again
+
+
 def test_a_version_1_catalogue_is_upgraded_in_place(tmp_path):
     """Version 2 added transitions.kind; a version 1 file gains it, its rows read 'cut'."""
     from framesig.catalog import SCHEMA_VERSION
@@ -500,3 +517,67 @@ def test_a_catalogue_of_another_program_or_with_a_damaged_signature_is_a_catalog
             db.signature(int(row["id"]))
     finally:
         db.close()
+
+
+def test_catalogue_damage_is_a_catalog_error_and_an_upgrade_skips_a_damaged_signature(
+    tmp_path, mixed_folder
+):
+    """A lost table, another program's file that claims a version, a views row of no
+    state or with a bad hash: CatalogError or a named problem, never sqlite3's own error.
+    A version 2 file holding a damaged signature still upgrades (that flight gets no
+    views; reading it stays a CatalogError)."""
+    out = tmp_path / "out"
+    run_batch([mixed_folder / "good_a.mp4", mixed_folder / "good_b.mp4"], out, workers=1)
+    db_path = out / "framesig.db"
+    lost = tmp_path / "lost.db"
+    shutil.copy(db_path, lost)
+    with sqlite3.connect(lost) as con:
+        con.execute("DROP TABLE batches")
+    con.close()
+    for readonly in (True, False):
+        with pytest.raises(CatalogError, match=r"table\(s\) batches missing"):
+            Catalog(lost, readonly=readonly)
+    claims = tmp_path / "claims.db"
+    with sqlite3.connect(claims) as con:
+        con.execute("CREATE TABLE foo (x)")
+        con.execute("PRAGMA user_version = 3")
+    con.close()
+    with pytest.raises(CatalogError, match="missing: damaged, or not a framesig catalogue"):
+        Catalog(claims, readonly=True)
+
+    with sqlite3.connect(db_path) as con:
+        first = con.execute("SELECT id FROM flights WHERE status = 'ok' ORDER BY id").fetchone()[0]
+        con.execute("UPDATE flights SET signature = '{bad' WHERE id = ?", (first,))
+        con.execute("DROP TABLE views")
+        con.execute("PRAGMA user_version = 2")
+    con.close()
+    with Catalog(db_path, readonly=True) as db:  # not upgraded: searched without views
+        some = db.flights(status="ok")[-1]
+        state = next(db.execute("SELECT hash FROM states WHERE flight_id = ?", [some["id"]]))
+        assert db.states_near(state["hash"], 0)
+    with Catalog(db_path) as db:
+        assert db.schema_version == 3 and db.check() == []
+        with pytest.raises(CatalogError, match="damaged signature"):
+            db.signature(first)
+        for bad in ("", "ab", "1" + state["hash"], "-" + state["hash"][1:], "\u0661" * 16):
+            with pytest.raises(ValueError, match="16 hex digits"):
+                db.states_near(bad)
+        for bad_distance in (4, 2.5, "3", True):
+            with pytest.raises(ValueError, match="max_distance"):
+                db.states_near(state["hash"], bad_distance)  # type: ignore[arg-type]
+        db.execute(
+            "INSERT INTO views VALUES (?, 999, 0, ?, 0, 0, 0, 0, 0, 0, 0.0, 0)",
+            (some["id"], state["hash"]),
+        )
+        db.execute(
+            "INSERT INTO views VALUES (?, 998, 0, 'zzzzzzzzzzzzzzzz', 0, 0, 0, 0, 0, 0, 0.0, 0)",
+            (some["id"],),
+        )
+        assert all(r["state"] < 998 for r in db.states_near(state["hash"], 3))
+        problems = db.check()
+        assert any("state 999 view 0 is of no state" in p for p in problems)
+    with Catalog(db_path, readonly=True) as db:  # SQLite refusing a write: CatalogError
+        with pytest.raises(CatalogError, match="record: attempt to write a readonly database"):
+            db.record(
+                path="x.mp4", name="x", content_hash="c", size=1, mtime_ns=1, settings_hash="s"
+            )
