@@ -169,17 +169,22 @@ def load_keyframes(
     *,
     video: str | os.PathLike[str] | None = None,
     width: int = THUMB_WIDTH,
+    from_source: bool = True,
 ) -> dict[int, bytes]:
     """Keyframe images for the report: the JPEGs next to the signature when they are there,
-    else frames read again from the video (``video``, or the signature's source when it
-    still exists); an empty mapping when neither is at hand (the page shows placeholders).
+    else frames read again from the video (``video``, or with ``from_source`` the
+    signature's source when it still exists); an empty mapping when neither is at hand
+    (the page shows placeholders).
     """
     found: dict[int, bytes] = {}
     if signature_path is not None:
         found = keyframes_from_folder(sig, Path(signature_path).parent, width=width)
     if len(found) == len(sig.states):
         return found
-    src = Path(video) if video is not None else source_video(sig, signature_path)
+    if video is not None:
+        src: Path | None = Path(video)
+    else:
+        src = source_video(sig, signature_path) if from_source else None
     if src is None or not src.exists():
         return found
     return {**keyframes_from_video(sig, src, width=width), **found}

@@ -259,6 +259,12 @@ def _build(cls: type[T], data: Any) -> T:
     return cls(**kwargs)
 
 
+def _in_run(value: float, start: float, end: float) -> bool:
+    """In ``[start, end)``: a run ends where the next begins, so its end is not one of its
+    frames (``start`` itself always is, for a frame that lasts no time)."""
+    return start <= value and (value < end or value == start)
+
+
 def _check_named_frames(sig: Signature) -> None:
     """Every frame a state names (keyframe, views) lies in one of the state's own runs, with
     a time and PTS inside that run's; ``hash_time`` lies in one of its runs too. (Frames
@@ -283,14 +289,67 @@ def _check_named_frames(sig: Signature) -> None:
             if k < 0 or frame > runs[k].end_frame:
                 raise ValueError(f"{where}: frame {frame} is in none of the state's runs")
             run = runs[k]
-            if not run.start_time - eps <= when <= run.end_time + eps:
+            if not _in_run(when, run.start_time - eps, run.end_time):
                 raise ValueError(f"{where}: frame {frame}'s time {when:g} s is not its run's")
-            if pts is not None and not run.start_pts <= pts <= run.end_pts:
+            if pts is not None and not _in_run(pts, run.start_pts, run.end_pts):
                 raise ValueError(f"{where}: frame {frame}'s PTS {pts} is not its run's")
         if st.hash_time is not None and runs:
             k = bisect.bisect_right([r.start_time for r in runs], st.hash_time + eps) - 1
             if k < 0 or st.hash_time > runs[k].end_time + eps:
                 raise ValueError(f"{where}: hash_time is in none of the state's runs")
+
+
+_MAX_SECONDS = 1e9  # about 32 years: any time past this is damage, not a flight
+
+
+def _check_parts(sig: Signature) -> None:
+    """Transitions at run starts, transients, loops and recurrences over the runs there
+    are, every time of the flight finite and bounded (they index runs and are printed)."""
+    runs, n_states = sig.runs, len(sig.states)
+    starts = {r.start_frame: k for k, r in enumerate(runs)}
+    times = [sig.source.duration, sig.source.start_time]
+    for r in runs:
+        times += (r.start_time, r.end_time)
+    if not all(abs(t) <= _MAX_SECONDS for t in times):  # NaN fails this too
+        raise ValueError(f"runs or source: a time beyond {_MAX_SECONDS:g} s")
+    first = runs[0].start_time if runs else 0.0
+    last = runs[-1].end_time if runs else 0.0
+
+    def in_flight(where: str, *values: float) -> None:
+        if runs and not all(first - 1e-9 <= v <= last + 1e-9 for v in values):
+            raise ValueError(f"{where}: a time outside the flight ({first:g}..{last:g} s)")
+
+    for st in sig.states:
+        in_flight(f"states[{st.id}]", st.first_time)
+    for k, t in enumerate(sig.transitions):
+        at = starts.get(t.frame, 0)
+        if at == 0 or (runs[at - 1].state, runs[at].state) != (t.from_state, t.to_state):
+            raise ValueError(
+                f"transitions[{k}]: frame {t.frame} is not a change between its states"
+            )
+        in_flight(f"transitions[{k}]", t.time)
+    for k, tr in enumerate(sig.transients):
+        if not 0 <= tr.start_frame <= tr.end_frame < sig.source.frames:
+            raise ValueError(f"transients[{k}]: frames out of range")
+        in_flight(f"transients[{k}]", tr.start_time, tr.end_time)
+    for k, lp in enumerate(sig.loops):
+        end = lp.start_run + lp.period * lp.count
+        if not (0 <= lp.start_run and lp.period >= 1 and lp.count >= 1 and end <= len(runs)):
+            raise ValueError(f"loops[{k}]: runs beyond the {len(runs)} there are")
+        if len(lp.pattern) != lp.period or not all(0 <= x < n_states for x in lp.pattern):
+            raise ValueError(f"loops[{k}]: a pattern that is not {lp.period} of the states")
+        in_flight(f"loops[{k}]", lp.start_time, lp.end_time)
+    for k, rc in enumerate(sig.recurrences):
+        if not (0 <= rc.first_run < rc.later_run and rc.length >= 1):
+            raise ValueError(f"recurrences[{k}]: runs out of order")
+        if rc.later_run + rc.length > len(runs):
+            raise ValueError(f"recurrences[{k}]: runs beyond the {len(runs)} there are")
+        if len(rc.pattern) != rc.length or not all(0 <= x < n_states for x in rc.pattern):
+            raise ValueError(f"recurrences[{k}]: a pattern that is not {rc.length} of the states")
+        in_flight(f"recurrences[{k}]", rc.first_time, rc.later_time)
+    fps = sig.settings.get("fps")
+    if fps is not None and not (_is_float(fps) and 0 < fps <= 1e6):
+        raise ValueError(f"settings.fps: {fps!r} is not a frame rate")
 
 
 def _check_consistent(sig: Signature) -> None:
@@ -346,6 +405,7 @@ def _check_consistent(sig: Signature) -> None:
             raise ValueError(f"transitions[{k}]: a state that is not one of the states")
         if not 0 <= t.frame < max(src.frames, 1):
             raise ValueError(f"transitions[{k}]: frame {t.frame} is not one of the frames")
+    _check_parts(sig)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
-from framesig.errors import OpenError
+from framesig.errors import FramesigError, OpenError
 
 if TYPE_CHECKING:
     from framesig.compare import Patrol
@@ -423,25 +423,42 @@ def _cmd_anomalies(args: argparse.Namespace) -> int:
 
 
 def _video_of(flight: Flight, args: argparse.Namespace) -> Path | None:
-    """The flight's video: ``--video`` when given (checked to be the signature's, cheaply,
-    before anything decodes it), else where the signature says, if it is there."""
-    if not args.video:
-        return flight.video
+    """The flight's video: ``--video`` when given, else where the signature says, if it is
+    there; either is checked to be the signature's, cheaply, before anything decodes it.
+    A ``--video`` that is not is an error; a recorded path that holds another video now is
+    left out, with a note (the keyframes are then placeholders)."""
+    video = Path(args.video) if args.video else flight.video
+    if video is None:
+        return None
+    try:
+        other = _not_this_flights(flight, video)
+    except FramesigError as exc:  # damaged or gone since
+        if args.video:
+            raise
+        other = exc.cause
+    if other and args.video:
+        raise OpenError(str(video), other)
+    if other:
+        print(f"framesig: {video}: {other}; not used", file=sys.stderr)
+        return None
+    return video
+
+
+def _not_this_flights(flight: Flight, video: Path) -> str:
+    """Why ``video`` is not the flight's (size or length differ), or ''."""
     from framesig.decode import open_source
 
-    video = Path(args.video)
     with open_source(video) as src:  # decodes the first frame only
         info = src.info
     s = flight.signature.source
     size, want = (info.display_width, info.display_height), (s.display_width, s.display_height)
     length = info.container_duration
     if size != want or (length > 0 and abs(length - s.duration) > max(2.0, 0.1 * s.duration)):
-        raise OpenError(
-            str(video),
+        return (
             f"not this flight's video: {size[0]}x{size[1]}, {length:.1f} s; the signature's "
-            f"is {want[0]}x{want[1]}, {s.duration:.1f} s",
+            f"is {want[0]}x{want[1]}, {s.duration:.1f} s"
         )
-    return video
+    return ""
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -450,7 +467,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
     flight = load_flight(args.flight)
     video = _video_of(flight, args)
     anomalies = None if args.no_anomalies else _detect(flight, args, video)
-    keyframes = load_keyframes(flight.signature, flight.signature_path, video=video)
+    keyframes = load_keyframes(
+        flight.signature, flight.signature_path, video=video, from_source=False
+    )
     out = write_report(
         flight.signature,
         args.out,

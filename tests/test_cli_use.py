@@ -325,3 +325,24 @@ def test_an_index_file_mixes_with_signatures_and_each_flight_counts_once(sigdir,
     moved.save(tmp_path / "moved" / "signature.json")
     twice = load_index([str(sigdir / one), str(tmp_path / "moved")])
     assert len(twice.flights) == 1
+
+
+def test_report_leaves_out_a_recorded_video_that_is_another_flights_now(tmp_path, capsys):
+    """The signature's recorded path holds another video since (replaced, or edited): the
+    report says so and shows placeholders rather than that video's frames."""
+    import dataclasses
+
+    from conftest import real_clip
+
+    import framesig
+
+    sig = framesig.summarize(real_clip("drone_indoor_takeoff_hover_540p30.mp4"))
+    other = str(real_clip("drone_gopro_karma_coast_cliffs_480p30.mp4"))
+    moved = dataclasses.replace(sig, source=dataclasses.replace(sig.source, path=other))
+    (tmp_path / "sig").mkdir()
+    moved.save(tmp_path / "sig" / "signature.json")
+    page = tmp_path / "report.html"
+    code, out, err = run(capsys, "report", str(tmp_path / "sig"), "-o", str(page))
+    assert code == 0 and "not this flight's video" in err and "not used" in err
+    assert f"{len(sig.states)} keyframe(s) not at hand" in out
+    assert "data:image/jpeg" not in page.read_text()

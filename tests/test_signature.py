@@ -155,11 +155,23 @@ def test_result_files_are_written_whole_and_never_replace_what_is_no_file(tmp_pa
         file.write_text("half")
         raise OSError(28, "No space left on device")
 
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(OpenError, match=r"out.json: cannot write it \(No space left on device"):
         write_atomically(tmp_path / "out.json", fails)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe.json"]  # no temp file left
     with pytest.raises(OpenError, match="not a file name"):
         write_atomically("", fails)
+
+
+# a loop, a recurrence and a transient of the two-state signature the damage is done to
+LOOP = {
+    "start_run": 0, "period": 2, "count": 1, "pattern": [0, 1], "start_frame": 0,
+    "end_frame": 15, "start_time": 0.0, "end_time": 1.6,
+}  # fmt: skip
+RECURRENCE = {
+    "first_run": 0, "later_run": 1, "length": 1, "pattern": [1], "first_time": 0.0,
+    "later_time": 0.8,
+}  # fmt: skip
+TRANSIENT = {"start_frame": 2, "end_frame": 3, "start_time": 0.2, "end_time": 0.4}
 
 
 def _damaged(sig: Signature, **changes: object) -> str:
@@ -237,6 +249,23 @@ def _damaged(sig: Signature, **changes: object) -> str:
         ({"states__0__keyframe_pts": 2**70}, "State.keyframe_pts: not a valid int"),
         ({"states__0__keyframe_time": 1.0}, r"states\[0\]: frame \d's time 1 s is not its run's"),
         ({"states__0__keyframe_pts": 12}, r"states\[0\]: frame \d's PTS 12 is not its run's"),
+        ({"states__0__keyframe_pts": 8}, r"states\[0\]: frame \d's PTS 8 is not its run's"),
+        ({"loops": [LOOP | {"count": 0}]}, r"loops\[0\]: runs beyond the 2 there are"),
+        ({"loops": [LOOP | {"start_run": 999}]}, r"loops\[0\]: runs beyond"),
+        ({"loops": [LOOP | {"pattern": [0, 7]}]}, r"loops\[0\]: a pattern that is not 2"),
+        ({"recurrences": [RECURRENCE | {"first_run": 1}]}, r"recurrences\[0\]: runs out of"),
+        (
+            {"recurrences": [RECURRENCE | {"later_time": 1e308}]},
+            r"recurrences\[0\]: a time outside",
+        ),
+        ({"transients": [TRANSIENT | {"end_time": 1e308}]}, r"transients\[0\]: a time outside"),
+        ({"transients": [TRANSIENT | {"end_frame": 16}]}, r"transients\[0\]: frames out of range"),
+        ({"transitions__0__frame": 5}, r"transitions\[0\]: frame 5 is not a change between"),
+        ({"transitions__0__time": 1e308}, r"transitions\[0\]: a time outside the flight"),
+        ({"runs__1__end_time": 1e308}, r"runs or source: a time beyond 1e\+09 s"),
+        ({"source__duration": 1e308}, r"runs or source: a time beyond"),
+        ({"settings__fps": "abc"}, r"settings.fps: 'abc' is not a frame rate"),
+        ({"states__0__keyframe_time": 0.8}, r"states\[0\]: frame \d's time 0.8 s is not its"),
         ({"states__1__keyframe": 3}, r"states\[1\]: frame 3 is in none of the state's runs"),
         ({"states__1__hash_time": 0.2}, r"states\[1\]: hash_time is in none of the state's runs"),
     ],
@@ -261,3 +290,12 @@ def test_the_histogram_size_matches_the_kernels():
 
     assert signature.HIST_BINS == kernels.HIST_BINS
     assert signature.CHROMA_BINS == kernels.C_BINS**2
+
+
+def test_loops_recurrences_and_transients_that_fit_the_runs_load():
+    sig = framesig.summarize(
+        [np.full((64, 64, 3), v, np.uint8) for v in [0] * 8 + [255] * 8], fps=10
+    )
+    text = _damaged(sig, loops=[LOOP], recurrences=[RECURRENCE], transients=[TRANSIENT])
+    back = Signature.from_json(text)
+    assert len(back.loops) == len(back.recurrences) == len(back.transients) == 1
