@@ -56,6 +56,7 @@ __all__ = [
     "BOUNDARY_TOLERANCE",
     "COVERAGE_IOU",
     "MOST_COVERED_FRAMES",
+    "MOST_COVERED_WORK",
 ]
 
 BOUNDARY_TOLERANCE = 15
@@ -606,6 +607,9 @@ def _ious_kernel(poses: np.ndarray, key: np.ndarray, aspect: float) -> np.ndarra
 
 MOST_COVERED_FRAMES = 10_000
 """The longest flight :func:`most_covered` takes (its tables grow as frames squared)."""
+MOST_COVERED_WORK = 10**10
+"""The most steps (frames x overlapping pairs of frames) :func:`most_covered` takes on:
+about 15 s (4,000 frames of one still hover would be 6.4e10)."""
 
 
 def most_covered(truth: GroundTruth, max_runs: int | None = None) -> np.ndarray:
@@ -627,20 +631,35 @@ def most_covered(truth: GroundTruth, max_runs: int | None = None) -> np.ndarray:
     (True, True)
     """
     n = truth.frames
-    if not 0 <= n <= MOST_COVERED_FRAMES or len(truth.pose) != n:
+    if not _is_count(n) or not 0 <= n <= MOST_COVERED_FRAMES or len(truth.pose) != n:
         raise FramesigError(
             "truth",
-            f"{n} frames with {len(truth.pose)} poses: most_covered needs a pose a frame and "
-            f"holds a frames x frames table, so at most {MOST_COVERED_FRAMES} frames",
+            f"{n!r} frames with {len(truth.pose)} poses: most_covered needs a pose a frame "
+            f"and holds a frames x frames table, so at most {MOST_COVERED_FRAMES} frames",
         )
-    poses = np.asarray(truth.pose, np.float64).reshape(n, 4)
+    size = tuple(truth.size)
+    if not (len(size) == 2 and all(_is_count(v) and v > 0 for v in size)):
+        raise FramesigError("truth", f"size must be (width, height) > 0, got {truth.size!r}")
+    try:
+        poses = np.asarray(truth.pose, np.float64).reshape(n, 4)
+    except (TypeError, ValueError):
+        raise FramesigError("truth", "each pose must be (x, y, yaw, scale)") from None
     if not np.isfinite(poses).all() or (poses[:, 3] <= 0).any():
         raise FramesigError("truth", "poses must be finite with scale > 0")
-    if max_runs is not None and max_runs < 1:
-        raise FramesigError("most_covered", f"max_runs must be >= 1, got {max_runs}")
+    if max_runs is not None and not (_is_count(max_runs) and max_runs >= 1):
+        raise FramesigError(
+            "most_covered", f"max_runs must be a whole number >= 1, got {max_runs!r}"
+        )
     if n == 0:
         return np.zeros(0, np.int64)
     overlaps = _overlaps_kernel(poses, truth.size[1] / truth.size[0], COVERAGE_IOU - 1e-9)
+    pairs = int(np.count_nonzero(overlaps))
+    if n * pairs > MOST_COVERED_WORK:  # a long hover: every frame overlaps every other
+        raise FramesigError(
+            "truth",
+            f"{n} frames with {pairs} overlapping pairs: most_covered would take "
+            f"{n} x {pairs} steps (at most {MOST_COVERED_WORK:.0e}); split the flight",
+        )
     rows, cols = np.nonzero(overlaps)  # row-major: each frame's overlapping frames in turn
     indptr = np.zeros(n + 1, np.int64)
     np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
@@ -648,7 +667,11 @@ def most_covered(truth: GroundTruth, max_runs: int | None = None) -> np.ndarray:
     return _most_covered_kernel(cover, n if max_runs is None else min(max_runs, n))
 
 
-def fewest_runs(truths: Sequence[GroundTruth], coverage: float) -> tuple[int, float]:
+def _is_count(v: object) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def fewest_runs(truths: Iterable[GroundTruth], coverage: float) -> tuple[int, float]:
     """The fewest runs, over flights pooled, with which any labelling reaches ``coverage``.
 
     Returns ``(runs, runs_per_minute)``: a lower bound, from :func:`most_covered` per
@@ -663,12 +686,15 @@ def fewest_runs(truths: Sequence[GroundTruth], coverage: float) -> tuple[int, fl
     >>> runs == len(most_covered(truth))
     True
     """
+    truths = list(truths)
     if not truths:
         raise FramesigError("fewest_runs", "need at least one flight")
-    if not 0 <= coverage <= 1:
-        raise FramesigError("fewest_runs", f"coverage must be in [0, 1], got {coverage}")
-    if not all(t.frames > 0 and t.fps > 0 for t in truths):
-        raise FramesigError("fewest_runs", "every flight needs frames and a frame rate > 0")
+    if not (isinstance(coverage, (int, float)) and 0 <= coverage <= 1):
+        raise FramesigError("fewest_runs", f"coverage must be in [0, 1], got {coverage!r}")
+    if not all(
+        _is_count(t.frames) and t.frames > 0 and 0 < float(t.fps) < math.inf for t in truths
+    ):
+        raise FramesigError("fewest_runs", "every flight needs frames and a finite frame rate > 0")
     need = math.ceil(coverage * sum(t.frames for t in truths) - 1e-9)
     minutes = sum(t.frames / float(t.fps) / 60 for t in truths)
     # best[r]: the most frames r runs cover over the flights so far (knapsack over flights)

@@ -315,6 +315,32 @@ def test_fewest_runs_bounds_every_labelling(truths: list[GroundTruth]) -> None:
         most_covered(GroundTruth(fps=10.0, frames=3, size=(64, 36), pose=[(0, 0, 0, 1)]))
 
 
+def test_most_covered_refuses_what_it_cannot_take(monkeypatch) -> None:
+    still = [(0.0, 0.0, 0.0, 1.0)] * 50
+    ok = GroundTruth(fps=10.0, frames=50, size=(64, 36), pose=still)
+    assert most_covered(ok).tolist() == [50]  # one run covers a still hover
+    for bad, match in (
+        (GroundTruth(fps=10.0, frames=50, size=(0, 0), pose=still), "size must be"),
+        (GroundTruth(fps=10.0, frames=2, size=(64, 36), pose=[(0, 0, 0)] * 2), "each pose"),
+        (GroundTruth(fps=10.0, frames=5.0, size=(64, 36), pose=still[:5]), "frames"),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(FramesigError, match=match):
+            most_covered(bad)
+    with pytest.raises(FramesigError, match="max_runs"):
+        most_covered(ok, max_runs=2.5)  # type: ignore[arg-type]
+    for fps in (float("inf"), float("nan"), 0.0):
+        with pytest.raises(FramesigError, match="finite frame rate"):
+            fewest_runs([GroundTruth(fps=fps, frames=50, size=(64, 36), pose=still)], 0.5)
+    with pytest.raises(FramesigError, match="coverage"):
+        fewest_runs(iter([ok]), "1")  # type: ignore[arg-type]
+    assert fewest_runs(iter([ok]), 1.0)[0] == 1  # any iterable of flights
+    import framesig.evaluate as ev
+
+    monkeypatch.setattr(ev, "MOST_COVERED_WORK", 50 * 2499)  # a still hover: 50 x 2500
+    with pytest.raises(FramesigError, match="50 frames with 2500 overlapping pairs"):
+        most_covered(ok)
+
+
 def test_cut_f1() -> None:
     assert cut_f1([], []) == CutScore(0, 0, 0) and cut_f1([], []).f1 == 1.0
     assert cut_f1([5, 9], [5, 9]).f1 == 1.0
