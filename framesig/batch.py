@@ -47,7 +47,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from framesig.catalog import Catalog
+from framesig.catalog import Catalog, CatalogError
 from framesig.errors import FramesigError, OpenError, SettingsError
 from framesig.settings import Settings
 
@@ -982,6 +982,11 @@ def _needs_work(row: dict[str, Any], path: str, out: Path, retry_failed: bool, d
         db.touch(int(row["id"]), size=st[0], mtime_ns=st[1])  # touched, not changed
     if row["status"] == "ok" and not (out / row["name"] / "signature.json").is_file():
         return True  # its outputs were removed
+    if row["status"] == "ok":
+        try:
+            db.signature(int(row["id"]))
+        except CatalogError:  # the stored signature was damaged since
+            return True
     return False
 
 
@@ -1078,6 +1083,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
             and not glob.glob(item, recursive=True)
         ):
             print(f"framesig batch: {item} matches no file", file=sys.stderr)
+        elif os.path.isdir(item) and not expand_inputs([item], recursive=args.recursive):
+            print(f"framesig batch: {item} holds no video", file=sys.stderr)
     paths = expand_inputs(args.inputs, recursive=args.recursive)
     if not paths:
         print("framesig: error: no inputs found", file=sys.stderr)

@@ -470,7 +470,7 @@ class Signature:
         if not isinstance(data, dict):
             raise ValueError(f"a JSON object was expected, got {type(data).__name__}")
         version = data.get("schema_version")
-        if version != SCHEMA_VERSION:
+        if not _is_int(version) or version != SCHEMA_VERSION:  # not true, not 1.0
             raise ValueError(
                 f"signature schema version {version!r} is not supported "
                 f"(this framesig reads version {SCHEMA_VERSION})"

@@ -199,7 +199,7 @@ def load_index(paths: list[str]) -> FlightIndex:
     folders, and ``batch`` catalogues (``framesig.db``), in any mix. A flight given twice
     (the same signature by two paths, or the same record in two index files) is indexed
     once."""
-    from framesig.catalog import Catalog
+    from framesig.catalog import Catalog, CatalogError
     from framesig.index import FlightIndex
 
     index = FlightIndex()
@@ -219,7 +219,11 @@ def load_index(paths: list[str]) -> FlightIndex:
         if _is_catalogue(p):
             with Catalog(p, readonly=True) as db:
                 for row in db.flights(status="ok"):
-                    sig = db.signature(int(row["id"]))
+                    try:
+                        sig = db.signature(int(row["id"]))
+                    except CatalogError as exc:  # one damaged record: the others still count
+                        print(f"framesig: {exc}; left out", file=sys.stderr)
+                        continue
                     if sig is not None:
                         add(sig, str(row["name"]), f"{p}#{row['id']}")
         elif _starts_with(p, _ZIP_MAGIC):  # an index file: its flights as they are

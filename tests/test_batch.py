@@ -357,9 +357,15 @@ def test_a_named_pipe_is_recorded_as_failed_and_an_empty_pattern_is_named(
     os.mkfifo(fifo)  # no writer: reading it would block for ever
     pattern = str(tmp_path / "nomatch*.mp4")
     good = str(mixed_folder / "good_a.mp4")
-    argv = ["batch", str(fifo), good, pattern, "-o", str(tmp_path / "out"), "-j", "1", "-q"]
+    empty = tmp_path / "nothing_here"
+    empty.mkdir()
+    argv = [
+        "batch", str(fifo), good, pattern, str(empty), "-o", str(tmp_path / "out"), "-j", "1", "-q"
+    ]  # fmt: skip
     assert main(argv) == 1
-    assert f"framesig batch: {pattern} matches no file" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"framesig batch: {pattern} matches no file" in err
+    assert f"framesig batch: {empty} holds no video" in err
     report = run_batch([str(fifo), good], tmp_path / "out", workers=1)
     by_name = {Path(f.path).name: f for f in report.files}
     assert by_name["good_a.mp4"].status == "ok"
@@ -581,3 +587,23 @@ def test_catalogue_damage_is_a_catalog_error_and_an_upgrade_skips_a_damaged_sign
             db.record(
                 path="x.mp4", name="x", content_hash="c", size=1, mtime_ns=1, settings_hash="s"
             )
+
+
+def test_a_damaged_record_is_left_out_of_an_index_and_redone_by_the_next_batch(
+    tmp_path, mixed_folder, capsys
+):
+    from framesig.use import load_index
+
+    out = tmp_path / "out"
+    inputs = [mixed_folder / "good_a.mp4", mixed_folder / "good_b.mp4"]
+    run_batch(inputs, out, workers=1)
+    with sqlite3.connect(out / "framesig.db") as con:
+        con.execute("UPDATE flights SET signature = '{bad' WHERE name = 'good_a'")
+    con.close()
+    index = load_index([str(out / "framesig.db")])
+    assert [f.name for f in index.flights] == ["good_b"]
+    assert "damaged signature" in capsys.readouterr().err
+    report = run_batch(inputs, out, workers=1)
+    redone = {Path(f.path).name: f.done_now for f in report.files}
+    assert redone == {"good_a.mp4": True, "good_b.mp4": False}
+    assert len(load_index([str(out / "framesig.db")]).flights) == 2

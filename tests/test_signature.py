@@ -265,6 +265,8 @@ def _damaged(sig: Signature, **changes: object) -> str:
         ({"runs__1__end_time": 1e308}, r"runs or source: a time beyond 1e\+09 s"),
         ({"source__duration": 1e308}, r"runs or source: a time beyond"),
         ({"settings__fps": "abc"}, r"settings.fps: 'abc' is not a frame rate"),
+        ({"schema_version": True}, "signature schema version True is not supported"),
+        ({"schema_version": 1.0}, "signature schema version 1.0 is not supported"),
         ({"states__0__keyframe_time": 0.8}, r"states\[0\]: frame \d's time 0.8 s is not its"),
         ({"states__1__keyframe": 3}, r"states\[1\]: frame 3 is in none of the state's runs"),
         ({"states__1__hash_time": 0.2}, r"states\[1\]: hash_time is in none of the state's runs"),
