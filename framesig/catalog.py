@@ -114,17 +114,15 @@ FLIGHT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("finished_at", "str"),
 )
 
+# a 64-bit hash as hex, as a signed integer, and as four 16-bit chunks (see hash_chunks)
+_HASH_COLUMNS = (("hash", "str"), ("hash_int", "int"), *((f"h{i}", "int") for i in range(4)))
+
 TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     "flights": FLIGHT_COLUMNS,
     "states": (
         ("flight_id", "int"),
         ("state", "int"),
-        ("hash", "str"),
-        ("hash_int", "int"),
-        ("h0", "int"),
-        ("h1", "int"),
-        ("h2", "int"),
-        ("h3", "int"),
+        *_HASH_COLUMNS,
         ("keyframe", "int"),
         ("keyframe_time", "float"),
         ("keyframe_pts", "int"),
@@ -160,12 +158,7 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("flight_id", "int"),
         ("state", "int"),
         ("idx", "int"),
-        ("hash", "str"),
-        ("hash_int", "int"),
-        ("h0", "int"),
-        ("h1", "int"),
-        ("h2", "int"),
-        ("h3", "int"),
+        *_HASH_COLUMNS,
         ("frame", "int"),
         ("time", "float"),
         ("pts", "int"),
