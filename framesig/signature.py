@@ -267,11 +267,19 @@ def _in_run(value: float, start: float, end: float) -> bool:
 
 def _check_named_frames(sig: Signature) -> None:
     """Every frame a state names (keyframe, views) lies in one of the state's own runs, with
-    a time and PTS inside that run's; ``hash_time`` lies in one of its runs too. (Frames
-    are sought again by PTS: a PTS from elsewhere would draw another state's picture.)"""
+    a time and PTS inside that run's, the time the PTS's (``pts * time_base -
+    start_time``, as for every run's start); ``hash_time`` lies in one of its runs too.
+    (Frames are sought again by PTS: a PTS from elsewhere would draw another picture.)"""
+    tb, origin = Fraction(sig.source.time_base), sig.source.start_time
+
+    def at(pts: int) -> float:  # when a PTS is shown: every time here is one of these
+        return float(pts * tb) - origin
+
     own: dict[int, list[Run]] = {}
-    for run in sig.runs:
+    for k, run in enumerate(sig.runs):
         own.setdefault(run.state, []).append(run)
+        if abs(at(run.start_pts) - run.start_time) > 1e-6:
+            raise ValueError(f"runs[{k}]: start time {run.start_time:g} s is not its PTS's")
     eps = 1e-9
     for st in sig.states:
         runs = own.get(st.id, [])
@@ -293,6 +301,8 @@ def _check_named_frames(sig: Signature) -> None:
                 raise ValueError(f"{where}: frame {frame}'s time {when:g} s is not its run's")
             if pts is not None and not _in_run(pts, run.start_pts, run.end_pts):
                 raise ValueError(f"{where}: frame {frame}'s PTS {pts} is not its run's")
+            if pts is not None and abs(at(pts) - when) > 1e-6:
+                raise ValueError(f"{where}: frame {frame}'s time {when:g} s is not its PTS's")
         if st.hash_time is not None and runs:
             k = bisect.bisect_right([r.start_time for r in runs], st.hash_time + eps) - 1
             if k < 0 or st.hash_time > runs[k].end_time + eps:

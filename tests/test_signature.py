@@ -301,3 +301,17 @@ def test_loops_recurrences_and_transients_that_fit_the_runs_load():
     text = _damaged(sig, loops=[LOOP], recurrences=[RECURRENCE], transients=[TRANSIENT])
     back = Signature.from_json(text)
     assert len(back.loops) == len(back.recurrences) == len(back.transients) == 1
+
+
+def test_a_keyframe_pts_of_another_frame_of_its_run_is_refused():
+    """Within the right run, a PTS that is not the keyframe's (its time says which frame it
+    is) would draw the wrong frame: refused; so is a run whose start time is not its PTS's."""
+    sig = framesig.summarize(
+        [np.full((64, 64, 3), v, np.uint8) for v in [0] * 8 + [255] * 8], fps=10
+    )
+    st = sig.states[0]
+    other = (st.keyframe_pts + 1) % 8  # time base 1/10 s: PTS are frame numbers here
+    with pytest.raises(ValueError, match=rf"frame {st.keyframe}'s time .* is not its PTS's"):
+        Signature.from_json(_damaged(sig, states__0__keyframe_pts=other))
+    with pytest.raises(ValueError, match=r"runs\[1\]: start time 0.85 s is not its PTS's"):
+        Signature.from_json(_damaged(sig, runs__1__start_time=0.85, runs__0__end_time=0.85))
