@@ -760,16 +760,20 @@ def _safe_name(path: str) -> str:
     return name or "video"
 
 
-def _assign_names(paths: list[str], known: dict[str, str]) -> dict[str, str]:
+def _assign_names(
+    paths: list[str], known: dict[str, str], present: Iterable[str] = ()
+) -> dict[str, str]:
     """Output folder names: the input's stem, or stem-<hash of the path> where stems collide
-    (within this batch, or with a folder the catalogue gives to another path)."""
+    (within this batch, with a folder the catalogue gives to another path, or with a name
+    ``present`` in the output folder that the catalogue did not make: a user's folder, or
+    an input inside it, is never written over)."""
     by_path = {p: n for n, p in known.items()}
     wanted: dict[str, list[str]] = {}
     for p in paths:
         if p not in by_path:
             wanted.setdefault(_safe_name(p), []).append(p)
     names = {p: by_path[p] for p in paths if p in by_path}
-    taken = set(known)
+    taken = set(known) | set(present)
     for stem, group in wanted.items():
         for p in group:
             # the catalogue's own files (framesig.db, -wal, -shm, -journal) are not names
@@ -878,7 +882,7 @@ def run_batch(
         scratch = target / _PARTIAL
         shutil.rmtree(scratch, ignore_errors=True)  # outputs of a run that was killed
         scratch.mkdir()
-        names = _assign_names(paths, db.names())
+        names = _assign_names(paths, db.names(), os.listdir(target))
         files: dict[str, BatchFile] = {}
         todo: list[_Task] = []
         for key, path in enumerate(paths):

@@ -94,6 +94,7 @@ def commands(
     n = threads or os.cpu_count() or 1
     # -P: the current folder is not put on sys.path (a folder named framesig or av there,
     # such as a checkout, would be imported instead of the installed package)
+    video = os.path.abspath(video)  # a name like "-n.mp4" is then no option to any tool
     framesig_cmd = [sys.executable, "-P", "-m", "framesig.cli", "summarize", video, "--json"]
     out: dict[str, list[str]] = {}
     ffmpeg = shutil.which("ffmpeg")

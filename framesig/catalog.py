@@ -51,6 +51,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import numbers
 import os
 import sqlite3
 import time
@@ -756,9 +757,22 @@ class Catalog:
 
     @_sql_errors
     def signature(self, fid: int) -> Signature | None:
+        """The flight's signature; None for a failed one (or no such flight).
+
+        Raises
+        ------
+        CatalogError
+            A finished flight whose stored signature is damaged or missing.
+        """
         from framesig.signature import Signature
 
-        row = self._db.execute("SELECT signature FROM flights WHERE id = ?", (fid,)).fetchone()
+        if not -(2**63) <= fid < 2**63:  # SQLite's integers
+            return None
+        row = self._db.execute(
+            "SELECT signature, status FROM flights WHERE id = ?", (fid,)
+        ).fetchone()
+        if row is not None and row[0] is None and row[1] == "ok":
+            raise CatalogError(self.path, f"flight {fid}: finished, but no signature is stored")
         if row is None or row[0] is None:
             return None
         try:
@@ -793,7 +807,7 @@ class Catalog:
         the exact Hamming distance is checked.
         """
         if not (
-            isinstance(max_distance, int)
+            isinstance(max_distance, numbers.Integral)
             and not isinstance(max_distance, bool)
             and 0 <= max_distance <= 3
         ):

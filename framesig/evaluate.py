@@ -608,8 +608,9 @@ def _ious_kernel(poses: np.ndarray, key: np.ndarray, aspect: float) -> np.ndarra
 MOST_COVERED_FRAMES = 10_000
 """The longest flight :func:`most_covered` takes (its tables grow as frames squared)."""
 MOST_COVERED_WORK = 10**10
-"""The most steps (frames x overlapping pairs of frames) :func:`most_covered` takes on:
-about 15 s (4,000 frames of one still hover would be 6.4e10)."""
+"""The most steps :func:`most_covered` takes on, about 15 s: for its table, frames x
+overlapping pairs of frames (4,000 frames of one still hover would be 6.4e10); for its
+programme, runs x frames^2 / 2 (4,000 frames that never overlap would be 3.2e10)."""
 
 
 def most_covered(truth: GroundTruth, max_runs: int | None = None) -> np.ndarray:
@@ -663,8 +664,18 @@ def most_covered(truth: GroundTruth, max_runs: int | None = None) -> np.ndarray:
     rows, cols = np.nonzero(overlaps)  # row-major: each frame's overlapping frames in turn
     indptr = np.zeros(n + 1, np.int64)
     np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    # each run of the programme is n^2 / 2 steps: as many runs as the work allows
+    affordable = max(1, MOST_COVERED_WORK // max(n * n // 2, 1))
+    wanted = n if max_runs is None else min(max_runs, n)
     cover = _run_cover_kernel(indptr, cols.astype(np.int64))
-    return _most_covered_kernel(cover, n if max_runs is None else min(max_runs, n))
+    best = _most_covered_kernel(cover, min(wanted, affordable))
+    if len(best) < wanted and best[-1] < n:
+        raise FramesigError(
+            "truth",
+            f"covering its {n} frames takes more than {len(best)} runs, past "
+            f"{MOST_COVERED_WORK:.0e} steps; split the flight or give max_runs",
+        )
+    return best
 
 
 def _is_count(v: object) -> bool:

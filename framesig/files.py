@@ -45,7 +45,10 @@ def write_atomically(
     if mode is not None and stat.S_ISDIR(mode):
         raise OpenError(str(target), "is a folder: give a file name")
     if mode is not None and not stat.S_ISREG(mode):
-        write(target)
+        try:
+            write(target)
+        except OSError as exc:  # /dev/full: said of the device asked for
+            raise OpenError(str(target), f"cannot write it ({exc.strerror or exc})") from None
         return
     if not target.parent.is_dir():
         raise OpenError(str(target), f"its folder {str(target.parent)!r} does not exist")

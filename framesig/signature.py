@@ -259,10 +259,10 @@ def _build(cls: type[T], data: Any) -> T:
     return cls(**kwargs)
 
 
-def _in_run(value: float, start: float, end: float) -> bool:
-    """In ``[start, end)``: a run ends where the next begins, so its end is not one of its
-    frames (``start`` itself always is, for a frame that lasts no time)."""
-    return start <= value and (value < end or value == start)
+def _in_run(value: float, start: float, end: float, tol: float = 0.0) -> bool:
+    """In ``[start, end)``, within ``tol``: a run ends where the next begins, so its end is
+    not one of its frames (``start`` itself always is: a cut-short run may last no time)."""
+    return start - tol <= value and (value < end or value <= start + tol)
 
 
 def _check_named_frames(sig: Signature) -> None:
@@ -297,7 +297,7 @@ def _check_named_frames(sig: Signature) -> None:
             if k < 0 or frame > runs[k].end_frame:
                 raise ValueError(f"{where}: frame {frame} is in none of the state's runs")
             run = runs[k]
-            if not _in_run(when, run.start_time - eps, run.end_time):
+            if not _in_run(when, run.start_time, run.end_time, eps):
                 raise ValueError(f"{where}: frame {frame}'s time {when:g} s is not its run's")
             if pts is not None and not _in_run(pts, run.start_pts, run.end_pts):
                 raise ValueError(f"{where}: frame {frame}'s PTS {pts} is not its run's")
@@ -404,8 +404,11 @@ def _check_consistent(sig: Signature) -> None:
         if run.start_frame != frame or run.end_frame < run.start_frame:
             span = f"{run.start_frame}-{run.end_frame}"
             raise ValueError(f"runs[{k}]: frames {span} do not follow on from frame {frame}")
-        if run.end_time < run.start_time:
+        if run.end_time < run.start_time or run.end_pts < run.start_pts:
             raise ValueError(f"runs[{k}]: it ends before it starts")
+        nxt = sig.runs[k + 1] if k + 1 < len(sig.runs) else None
+        if nxt is not None and (run.end_time, run.end_pts) != (nxt.start_time, nxt.start_pts):
+            raise ValueError(f"runs[{k}]: it does not end where the next run starts")
         frame = run.end_frame + 1
     if frame != src.frames:
         raise ValueError(f"runs: they cover {frame} frames, the source has {src.frames}")

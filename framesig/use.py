@@ -35,7 +35,7 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from framesig.errors import FramesigError, OpenError
@@ -190,8 +190,14 @@ def _is_catalogue(path: Path) -> bool:
     return _starts_with(path, _SQLITE_MAGIC)
 
 
-def _file_name(path: str) -> str:
-    return PurePath(path).name or path
+def _video_key(recorded: str, found: Path | None) -> str:
+    """A flight's video for telling flights apart: the file it names when that is here (one
+    file, however the path was written), else the path as recorded."""
+    where = found if found is not None else Path(recorded)
+    try:
+        return os.path.realpath(where) if where.exists() else recorded
+    except OSError:
+        return recorded
 
 
 def load_index(paths: list[str]) -> FlightIndex:
@@ -203,13 +209,13 @@ def load_index(paths: list[str]) -> FlightIndex:
     from framesig.index import FlightIndex
 
     index = FlightIndex()
-    # a flight, whether from a signature or an index record: its video's file name (the
-    # path differs as given from another folder) and what it holds
+    # a flight, whether from a signature or an index record: its video (as a real path
+    # where it exists, so relative and absolute spellings agree) and what it holds
     seen: set[tuple[str, float, int, int]] = set()
 
-    def add(sig: Signature, name: str, where: str) -> None:
+    def add(sig: Signature, name: str, where: str, video: Path | None = None) -> None:
         src = sig.source
-        key = (_file_name(src.path), float(src.duration), src.frames, len(sig.states))
+        key = (_video_key(src.path, video), float(src.duration), src.frames, len(sig.states))
         if key not in seen:
             seen.add(key)
             index.add(sig, name=name, signature_path=where)
@@ -230,14 +236,14 @@ def load_index(paths: list[str]) -> FlightIndex:
             other = FlightIndex.load(p)
             new = []
             for k, r in enumerate(other.flights):
-                key = (_file_name(r.source), float(r.duration), r.frames, r.states)
+                key = (_video_key(r.source, None), float(r.duration), r.frames, r.states)
                 if key not in seen:
                     seen.add(key)
                     new.append(k)
             index.merge(other, new)
         else:
             for f in load_flights([raw]):
-                add(f.signature, f.name, str(f.signature_path or ""))
+                add(f.signature, f.name, str(f.signature_path or ""), f.video)
     if not index.flights:
         raise OpenError(", ".join(paths), "no flights found")
     return index
@@ -456,13 +462,40 @@ def _not_this_flights(flight: Flight, video: Path) -> str:
         info = src.info
     s = flight.signature.source
     size, want = (info.display_width, info.display_height), (s.display_width, s.display_height)
-    length = info.container_duration
-    if size != want or (length > 0 and abs(length - s.duration) > max(2.0, 0.1 * s.duration)):
+    length, slack = info.container_duration, max(2.0, 0.1 * s.duration)
+    # a partial signature (max_frames, a cut-short file) is of the start of a longer video
+    if size != want or (
+        length > 0
+        and (length < s.duration - slack or (length > s.duration + slack and not s.partial))
+    ):
         return (
             f"not this flight's video: {size[0]}x{size[1]}, {length:.1f} s; the signature's "
             f"is {want[0]}x{want[1]}, {s.duration:.1f} s"
         )
-    return ""
+    return _not_its_pictures(flight.signature, video)
+
+
+def _not_its_pictures(sig: Signature, video: Path, checks: int = 3) -> str:
+    """Why ``video`` does not show the flight's pictures, or '': the earliest frames the
+    signature names (keyframes, views) are looked for as ``find`` would, each among its own
+    state; one found is enough (a video of the same size and length, another flight's)."""
+    from framesig.index import FlightIndex, features_at
+
+    named = sorted((t, st.id) for st in sig.states for t in (st.keyframe_time, *st.view_times))[
+        :checks
+    ]
+    if not named:
+        return ""
+    index = FlightIndex.from_signatures([sig])
+    try:
+        features = features_at(video, [t for t, _ in named])
+    except FramesigError as exc:  # shorter than the flight: not its video
+        return f"not this flight's video ({exc.cause})"
+    for (qh, qhist), (_, state) in zip(features, named, strict=True):
+        if any(h.state == state for h in index.find(qh, qhist, limit=None)):
+            return ""
+    times = ", ".join(_fmt(t) for t, _ in named)
+    return f"not this flight's video: its frames at {times} are not the flight's states"
 
 
 def _cmd_report(args: argparse.Namespace) -> int:

@@ -571,6 +571,9 @@ def test_catalogue_damage_is_a_catalog_error_and_an_upgrade_skips_a_damaged_sign
         for bad_distance in (4, 2.5, "3", True):
             with pytest.raises(ValueError, match="max_distance"):
                 db.states_near(state["hash"], bad_distance)  # type: ignore[arg-type]
+        import numpy as np
+
+        assert db.states_near(state["hash"], np.int64(2)) == db.states_near(state["hash"], 2)
         db.execute(
             "INSERT INTO views VALUES (?, 999, 0, ?, 0, 0, 0, 0, 0, 0, 0.0, 0)",
             (some["id"], state["hash"]),
@@ -607,3 +610,34 @@ def test_a_damaged_record_is_left_out_of_an_index_and_redone_by_the_next_batch(
     redone = {Path(f.path).name: f.done_now for f in report.files}
     assert redone == {"good_a.mp4": True, "good_b.mp4": False}
     assert len(load_index([str(out / "framesig.db")]).flights) == 2
+    with sqlite3.connect(out / "framesig.db") as con:  # no signature at all: the same
+        con.execute("UPDATE flights SET signature = NULL WHERE name = 'good_b'")
+    con.close()
+    assert [f.name for f in load_index([str(out / "framesig.db")]).flights] == ["good_a"]
+    assert "no signature is stored" in capsys.readouterr().err
+    report = run_batch(inputs, out, workers=1)
+    assert {Path(f.path).name: f.done_now for f in report.files}["good_b.mp4"] is True
+    with Catalog(out / "framesig.db", readonly=True) as db:
+        assert db.signature(2**70) is None
+
+
+def test_batch_never_writes_over_a_folder_it_did_not_make(tmp_path, mixed_folder):
+    """An input inside the output folder (a folder of images) and a user's folder that has
+    an input's name: both are left as they were; the outputs go beside them."""
+    from conftest import real_clip
+
+    out = tmp_path / "out"
+    seq = out / "seq"
+    seq.mkdir(parents=True)
+    images = sorted(real_clip("drone_uav123_boat1_10fps_jpgseq").iterdir())[:12]
+    for image in images:
+        shutil.copy(image, seq / image.name)
+    (out / "good_a").mkdir()
+    (out / "good_a" / "notes.txt").write_text("mine", encoding="utf-8")
+    report = run_batch([seq, mixed_folder / "good_a.mp4"], out, workers=1)
+    assert all(f.status == "ok" for f in report.files)
+    assert sorted(p.name for p in seq.iterdir()) == sorted(p.name for p in images)
+    assert (out / "good_a" / "notes.txt").read_text(encoding="utf-8") == "mine"
+    names = {f.name for f in report.files}
+    assert "seq" not in names and "good_a" not in names
+    assert all((out / n / "signature.json").is_file() for n in names)

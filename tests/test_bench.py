@@ -84,6 +84,15 @@ def test_bench_says_what_is_wrong_with_its_input(tmp_path, capsys):
     assert exc.value.code == 2
 
 
+def test_a_video_named_like_an_option_is_timed(clip, tmp_path, monkeypatch):
+    import shutil
+
+    shutil.copy(clip, tmp_path / "-n.mp4")
+    monkeypatch.chdir(tmp_path)
+    rows, _ = bench.measure("-n.mp4", repeats=1, tools=("ffmpeg", "exact"))
+    assert all(not m.error and m.frames == 75 for m in rows), rows
+
+
 def test_bench_counts_the_frames_exact_mode_decodes():
     """A raw H.264 stream holds 401 packets, of which FFmpeg shows 388 frames (those
     before the first recovery point are grey); frames/s is over the 388."""

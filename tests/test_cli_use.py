@@ -312,19 +312,39 @@ def test_an_index_file_mixes_with_signatures_and_each_flight_counts_once(sigdir,
     # a flight both in an index file and given as its signature: once
     both = load_index([str(index_file), *(str(sigdir / n) for n in names)])
     assert sorted(f.name for f in both.flights) == names
-    # the same video summarized from another folder (batch takes absolute paths): once
+    # the same video recorded as a path relative to another folder: once
     import dataclasses
+    import os
 
     from framesig import Signature
 
     sig = Signature.load(sigdir / one / "signature.json")
-    moved = dataclasses.replace(
-        sig, source=dataclasses.replace(sig.source, path=f"/elsewhere/{Path(sig.source.path).name}")
-    )
     (tmp_path / "moved").mkdir()
+    relative = os.path.relpath(sig.source.path, tmp_path / "moved")
+    moved = dataclasses.replace(sig, source=dataclasses.replace(sig.source, path=relative))
     moved.save(tmp_path / "moved" / "signature.json")
     twice = load_index([str(sigdir / one), str(tmp_path / "moved")])
     assert len(twice.flights) == 1
+
+
+def test_two_videos_of_one_name_length_and_state_count_are_two_flights(tmp_path):
+    """DJI_0001.MP4 from two days: same name, 3 s, 30 frames, one state each; not one."""
+    from conftest import ffmpeg
+
+    import framesig
+    from framesig.use import load_index
+
+    alike = set()
+    for day, src in (("d1", "color=c=red:"), ("d2", "smptebars=")):
+        (tmp_path / day).mkdir()
+        video = tmp_path / day / "DJI_0001.MP4"
+        ffmpeg("-f", "lavfi", "-i", f"{src}size=160x120:rate=10", "-t", "3", str(video))
+        sig = framesig.summarize(video)
+        sig.save(tmp_path / day / "signature.json")
+        alike.add((sig.source.duration, sig.source.frames, len(sig.states)))
+    assert len(alike) == 1  # alike in everything but the pictures and the folder
+    index = load_index([str(tmp_path / "d1"), str(tmp_path / "d2")])
+    assert len(index.flights) == 2
 
 
 def test_report_leaves_out_a_recorded_video_that_is_another_flights_now(tmp_path, capsys):
@@ -345,4 +365,36 @@ def test_report_leaves_out_a_recorded_video_that_is_another_flights_now(tmp_path
     code, out, err = run(capsys, "report", str(tmp_path / "sig"), "-o", str(page))
     assert code == 0 and "not this flight's video" in err and "not used" in err
     assert f"{len(sig.states)} keyframe(s) not at hand" in out
+    assert "data:image/jpeg" not in page.read_text()
+
+
+def test_a_video_of_the_same_size_and_length_but_other_pictures_is_not_the_flights(
+    tmp_path, capsys
+):
+    """The recorded path now holds the flight mirrored and negated (same size, length and
+    frames): left out with a note. The real video, and the video of a signature cut to
+    its first frames (partial), are the flight's."""
+    from conftest import ffmpeg, real_clip
+
+    import framesig
+
+    clip = real_clip("drone_gopro_karma_coast_cliffs_480p30.mp4")
+    video = tmp_path / "flight.mp4"
+    ffmpeg("-i", str(clip), "-t", "4", "-an", "-c:v", "libx264", "-preset", "ultrafast", str(video))
+    framesig.summarize(video).save(tmp_path / "sig.json")
+    page = tmp_path / "r.html"
+    code, _, err = run(capsys, "report", str(tmp_path / "sig.json"), "-o", str(page))
+    assert code == 0 and "not this flight's video" not in err
+    assert "data:image/jpeg" in page.read_text()
+    framesig.summarize(video, max_frames=10).save(tmp_path / "partial.json")
+    code, _, err = run(
+        capsys, "report", str(tmp_path / "partial.json"), "-o", str(page), "--video", str(video)
+    )
+    assert code == 0, err
+    other = tmp_path / "other.mp4"
+    ffmpeg("-i", str(video), "-vf", "negate,hflip", "-c:v", "libx264", "-preset", "ultrafast",
+           str(other))  # fmt: skip
+    other.replace(video)
+    code, out, err = run(capsys, "report", str(tmp_path / "sig.json"), "-o", str(page))
+    assert code == 0 and "are not the flight's states; not used" in err, err
     assert "data:image/jpeg" not in page.read_text()

@@ -339,6 +339,12 @@ def test_most_covered_refuses_what_it_cannot_take(monkeypatch) -> None:
     monkeypatch.setattr(ev, "MOST_COVERED_WORK", 50 * 2499)  # a still hover: 50 x 2500
     with pytest.raises(FramesigError, match="50 frames with 2500 overlapping pairs"):
         most_covered(ok)
+    apart = [(k * 1e5, 0.0, 0.0, 1.0) for k in range(50)]  # no two frames overlap
+    spread = GroundTruth(fps=10.0, frames=50, size=(64, 36), pose=apart)
+    monkeypatch.setattr(ev, "MOST_COVERED_WORK", 1250 * 10)  # 10 runs of 50^2 / 2
+    with pytest.raises(FramesigError, match="takes more than 10 runs"):
+        most_covered(spread)
+    assert most_covered(spread, max_runs=10).tolist() == list(range(1, 11))
 
 
 def test_cut_f1() -> None:

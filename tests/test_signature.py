@@ -160,6 +160,8 @@ def test_result_files_are_written_whole_and_never_replace_what_is_no_file(tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe.json"]  # no temp file left
     with pytest.raises(OpenError, match="not a file name"):
         write_atomically("", fails)
+    with pytest.raises(OpenError, match=r"/dev/full: cannot write it \(No space left"):
+        write_atomically("/dev/full", lambda file: file.write_text("x" * 100_000))
 
 
 # a loop, a recurrence and a transient of the two-state signature the damage is done to
@@ -266,6 +268,8 @@ def _damaged(sig: Signature, **changes: object) -> str:
         ({"source__duration": 1e308}, r"runs or source: a time beyond"),
         ({"settings__fps": "abc"}, r"settings.fps: 'abc' is not a frame rate"),
         ({"schema_version": True}, "signature schema version True is not supported"),
+        ({"runs__0__end_pts": 9}, r"runs\[0\]: it does not end where the next run starts"),
+        ({"runs__0__end_time": 0.9}, r"runs\[0\]: it does not end where the next run starts"),
         ({"schema_version": 1.0}, "signature schema version 1.0 is not supported"),
         ({"states__0__keyframe_time": 0.8}, r"states\[0\]: frame \d's time 0.8 s is not its"),
         ({"states__1__keyframe": 3}, r"states\[1\]: frame 3 is in none of the state's runs"),
@@ -315,3 +319,14 @@ def test_a_keyframe_pts_of_another_frame_of_its_run_is_refused():
         Signature.from_json(_damaged(sig, states__0__keyframe_pts=other))
     with pytest.raises(ValueError, match=r"runs\[1\]: start time 0.85 s is not its PTS's"):
         Signature.from_json(_damaged(sig, runs__1__start_time=0.85, runs__0__end_time=0.85))
+
+
+def test_a_flight_cut_to_one_frame_loads():
+    """max_frames=1: one run that lasts no time; its keyframe is its start."""
+    sig = framesig.summarize(
+        [np.full((64, 64, 3), v, np.uint8) for v in [0] * 8 + [255] * 8],
+        framesig.Settings(max_frames=1),
+        fps=10,
+    )
+    assert len(sig.runs) == 1 and sig.source.partial
+    assert Signature.from_json(sig.to_json()) == sig
