@@ -267,13 +267,16 @@ def _in_run(value: float, start: float, end: float, tol: float = 0.0) -> bool:
 
 def _check_named_frames(sig: Signature) -> None:
     """Every frame a state names (keyframe, views) lies in one of the state's own runs, with
-    a time and PTS inside that run's, the time the PTS's (``pts * time_base -
-    start_time``, as for every run's start); ``hash_time`` lies in one of its runs too.
+    a time and PTS inside that run's, the time the PTS's (``pts * time_base`` less the
+    first frame's, as for every run's start); ``hash_time`` lies in one of its runs too.
     (Frames are sought again by PTS: a PTS from elsewhere would draw another picture.)"""
-    tb, origin = Fraction(sig.source.time_base), sig.source.start_time
+    tb = Fraction(sig.source.time_base)
+    # times count from the first frame shown, whose PTS need not be the stream's start
+    first = sig.runs[0] if sig.runs else None
+    origin = first.start_pts * tb - Fraction(first.start_time) if first else Fraction(0)
 
     def at(pts: int) -> float:  # when a PTS is shown: every time here is one of these
-        return float(pts * tb) - origin
+        return float(pts * tb - origin)
 
     own: dict[int, list[Run]] = {}
     for k, run in enumerate(sig.runs):
