@@ -765,15 +765,16 @@ def _assign_names(
 ) -> dict[str, str]:
     """Output folder names: the input's stem, or stem-<hash of the path> where stems collide
     (within this batch, with a folder the catalogue gives to another path, or with a name
-    ``present`` in the output folder that the catalogue did not make: a user's folder, or
-    an input inside it, is never written over)."""
-    by_path = {p: n for n, p in known.items()}
+    ``present`` in the output folder that is not the catalogue's output: a user's folder,
+    or an input inside it, is never written over, even under a name the catalogue gave)."""
+    present = set(present)
+    by_path = {p: n for n, p in known.items() if n not in present}
     wanted: dict[str, list[str]] = {}
     for p in paths:
         if p not in by_path:
             wanted.setdefault(_safe_name(p), []).append(p)
     names = {p: by_path[p] for p in paths if p in by_path}
-    taken = set(known) | set(present)
+    taken = set(known) | present
     for stem, group in wanted.items():
         for p in group:
             # the catalogue's own files (framesig.db, -wal, -shm, -journal) are not names
@@ -882,7 +883,13 @@ def run_batch(
         scratch = target / _PARTIAL
         shutil.rmtree(scratch, ignore_errors=True)  # outputs of a run that was killed
         scratch.mkdir()
-        names = _assign_names(paths, db.names(), os.listdir(target))
+        known = db.names()
+        foreign = [  # not an output this catalogue wrote: someone else's, kept as it is
+            n
+            for n in os.listdir(target)
+            if n not in known or not (target / n / "signature.json").is_file()
+        ]
+        names = _assign_names(paths, known, foreign)
         files: dict[str, BatchFile] = {}
         todo: list[_Task] = []
         for key, path in enumerate(paths):

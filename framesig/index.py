@@ -375,6 +375,13 @@ class FlightIndex:
         self._frozen = None
         return fid
 
+    def state_hashes(self, flight: int) -> tuple[int, ...]:
+        """The hashes of a flight's states, in state order (what it holds, for telling
+        flights apart whatever paths they were given by)."""
+        arrays = self._arrays()
+        rows = np.flatnonzero(arrays["flight"] == flight)
+        return tuple(int(h) for h in arrays["hashes"][rows[np.argsort(arrays["state"][rows])]])
+
     def merge(self, other: FlightIndex, flights: Iterable[int] | None = None) -> None:
         """Add the flights of ``other`` (an index read from a file, say) after these: those
         at the positions ``flights`` in ``other.flights``, or all."""
@@ -531,9 +538,17 @@ class FlightIndex:
         qhash, hist = query_features(rgb)
         return self.find(qhash, hist, **limits)
 
-    def find_frame(self, video: str | os.PathLike[str], time: float, **limits: Any) -> list[Hit]:
-        """Find the frame of ``video`` shown at ``time`` seconds."""
-        qhash, hist = frame_features_at(video, time)
+    def find_frame(
+        self,
+        video: str | os.PathLike[str],
+        time: float,
+        *,
+        fps: float | None = None,
+        **limits: Any,
+    ) -> list[Hit]:
+        """Find the frame of ``video`` shown at ``time`` seconds (``fps``: as for
+        :func:`framesig.decode.open_source`, for a folder of images)."""
+        qhash, hist = frame_features_at(video, time, fps=fps)
         return self.find(qhash, hist, **limits)
 
     # -- the file
@@ -733,15 +748,18 @@ def query_features(rgb: np.ndarray) -> tuple[int, np.ndarray]:
         return _features(frame, 0)
 
 
-def frame_features_at(video: str | os.PathLike[str], time: float) -> tuple[int, np.ndarray]:
+def frame_features_at(
+    video: str | os.PathLike[str], time: float, *, fps: float | None = None
+) -> tuple[int, np.ndarray]:
     """``(pHash, histogram)`` of the frame of ``video`` shown at ``time`` seconds."""
-    return features_at(video, [time])[0]
+    return features_at(video, [time], fps=fps)[0]
 
 
 def features_at(
-    video: str | os.PathLike[str], times: Sequence[float]
+    video: str | os.PathLike[str], times: Sequence[float], *, fps: float | None = None
 ) -> list[tuple[int, np.ndarray]]:
-    """``(pHash, histogram)`` of the frames shown at each of ``times``, in one decode.
+    """``(pHash, histogram)`` of the frames shown at each of ``times``, in one decode
+    (``fps``: as for :func:`framesig.decode.open_source`, for a folder of images).
 
     The frame shown at ``t`` is the last one starting at or before ``t`` (the first frame
     for an earlier ``t``). A ``t`` after the end of the last frame is an error, not that
@@ -760,7 +778,7 @@ def features_at(
     last = -1
     # decoded as summarize decodes (no deblocking by default): a frame's query hash is
     # then the hash its flight's views were taken from
-    with open_source(video, deblock=Settings().deblock) as src:
+    with open_source(video, fps=fps, deblock=Settings().deblock) as src:
         pending = list(order)
         for frame in src.frames():
             while pending and frame.time > times[pending[0]] + 1e-9 and last >= 0:

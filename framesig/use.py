@@ -190,16 +190,6 @@ def _is_catalogue(path: Path) -> bool:
     return _starts_with(path, _SQLITE_MAGIC)
 
 
-def _video_key(recorded: str, found: Path | None) -> str:
-    """A flight's video for telling flights apart: the file it names when that is here (one
-    file, however the path was written), else the path as recorded."""
-    where = found if found is not None else Path(recorded)
-    try:
-        return os.path.realpath(where) if where.exists() else recorded
-    except OSError:
-        return recorded
-
-
 def load_index(paths: list[str]) -> FlightIndex:
     """An index of the flights in ``paths``: index files (``.fsidx``), signature files and
     folders, and ``batch`` catalogues (``framesig.db``), in any mix. A flight given twice
@@ -209,13 +199,14 @@ def load_index(paths: list[str]) -> FlightIndex:
     from framesig.index import FlightIndex
 
     index = FlightIndex()
-    # a flight, whether from a signature or an index record: its video (as a real path
-    # where it exists, so relative and absolute spellings agree) and what it holds
-    seen: set[tuple[str, float, int, int]] = set()
+    # a flight, whether from a signature or an index record, is what it holds: its length
+    # and its states' hashes (not its path: one file has many spellings, and an SD card
+    # gives the same name to another flight every day)
+    seen: set[tuple[float, int, tuple[int, ...]]] = set()
 
-    def add(sig: Signature, name: str, where: str, video: Path | None = None) -> None:
+    def add(sig: Signature, name: str, where: str) -> None:
         src = sig.source
-        key = (_video_key(src.path, video), float(src.duration), src.frames, len(sig.states))
+        key = (float(src.duration), src.frames, tuple(int(st.hash, 16) for st in sig.states))
         if key not in seen:
             seen.add(key)
             index.add(sig, name=name, signature_path=where)
@@ -236,14 +227,14 @@ def load_index(paths: list[str]) -> FlightIndex:
             other = FlightIndex.load(p)
             new = []
             for k, r in enumerate(other.flights):
-                key = (_video_key(r.source, None), float(r.duration), r.frames, r.states)
+                key = (float(r.duration), r.frames, other.state_hashes(k))
                 if key not in seen:
                     seen.add(key)
                     new.append(k)
             index.merge(other, new)
         else:
             for f in load_flights([raw]):
-                add(f.signature, f.name, str(f.signature_path or ""), f.video)
+                add(f.signature, f.name, str(f.signature_path or ""))
     if not index.flights:
         raise OpenError(", ".join(paths), "no flights found")
     return index
@@ -298,7 +289,7 @@ def _cmd_find(args: argparse.Namespace) -> int:
         hits = index.find_image(image, **limits)
         query = {"image": str(path)}
     else:
-        hits = index.find_frame(path, when, **limits)
+        hits = index.find_frame(path, when, fps=args.fps, **limits)
         query = {"video": str(path), "time": when}
     if args.json:
         print(
@@ -389,7 +380,11 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _detect(flight: Flight, args: argparse.Namespace, video: Path | None) -> Any:
+def _detect(
+    flight: Flight, args: argparse.Namespace, video: Path | None
+) -> tuple[Any, Path | None]:
+    """The flight's anomalies, and its video as far as decoding it all confirmed (None: a
+    recorded video with another frame count is left out, with a note)."""
     from framesig.anomaly import detect, frame_profile
 
     refs = [f.signature for f in load_flights(args.reference or [])]
@@ -398,22 +393,24 @@ def _detect(flight: Flight, args: argparse.Namespace, video: Path | None) -> Any
         profile = frame_profile(video, fps=flight.signature.settings.get("fps"))
         src, decoded = flight.signature.source, len(profile.times)
         if decoded < src.frames or (decoded > src.frames and not src.partial):
-            raise OpenError(
-                str(video),
-                f"not this flight's video: {decoded} frames, the signature has {src.frames}",
-            )
-    return detect(
+            why = f"not this flight's video: {decoded} frames, the signature has {src.frames}"
+            if args.video:
+                raise OpenError(str(video), why)
+            print(f"framesig: {video}: {why}; not used", file=sys.stderr)  # changed since
+            profile, video = None, None
+    found = detect(
         flight.signature,
         refs,
         profile=profile,
         min_dwell=args.min_dwell,
         expected_share=args.expected_share,
     )
+    return found, video
 
 
 def _cmd_anomalies(args: argparse.Namespace) -> int:
     flight = load_flight(args.flight)
-    report = _detect(flight, args, _video_of(flight, args))
+    report, _ = _detect(flight, args, _video_of(flight, args))
     if args.json:
         print(report.to_json(indent=1))
         return 0
@@ -458,7 +455,8 @@ def _not_this_flights(flight: Flight, video: Path) -> str:
     """Why ``video`` is not the flight's (size or length differ), or ''."""
     from framesig.decode import open_source
 
-    with open_source(video) as src:  # decodes the first frame only
+    fps = flight.signature.settings.get("fps")  # a folder of images: its frame rate
+    with open_source(video, fps=fps) as src:  # decodes the first frame only
         info = src.info
     s = flight.signature.source
     size, want = (info.display_width, info.display_height), (s.display_width, s.display_height)
@@ -488,7 +486,7 @@ def _not_its_pictures(sig: Signature, video: Path, checks: int = 3) -> str:
         return ""
     index = FlightIndex.from_signatures([sig])
     try:
-        features = features_at(video, [t for t, _ in named])
+        features = features_at(video, [t for t, _ in named], fps=sig.settings.get("fps"))
     except FramesigError as exc:  # shorter than the flight: not its video
         return f"not this flight's video ({exc.cause})"
     for (qh, qhist), (_, state) in zip(features, named, strict=True):
@@ -503,7 +501,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     flight = load_flight(args.flight)
     video = _video_of(flight, args)
-    anomalies = None if args.no_anomalies else _detect(flight, args, video)
+    anomalies = None
+    if not args.no_anomalies:
+        anomalies, video = _detect(flight, args, video)
     keyframes = load_keyframes(
         flight.signature, flight.signature_path, video=video, from_source=False
     )
@@ -636,6 +636,9 @@ def add_use_parsers(sub: Any) -> None:
     )
     _add_match_options(p)
     p.add_argument("--limit", type=_whole(1), default=20, help="at most N matches (20)")
+    p.add_argument(
+        "--fps", type=float, help="frame rate of a VIDEO that is a folder of images (as summarized)"
+    )
     p.add_argument("--json", action="store_true", help="print the matches as JSON")
     p.set_defaults(func=_cmd_find)
 

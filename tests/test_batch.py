@@ -641,3 +641,29 @@ def test_batch_never_writes_over_a_folder_it_did_not_make(tmp_path, mixed_folder
     names = {f.name for f in report.files}
     assert "seq" not in names and "good_a" not in names
     assert all((out / n / "signature.json").is_file() for n in names)
+
+
+def test_a_users_folder_under_a_name_the_catalogue_gave_is_kept(tmp_path, mixed_folder):
+    """The catalogue named a failed input's folder `bad` and a finished one's `good_b`; the
+    user then made folders of those names. A rerun redoes both elsewhere and keeps them."""
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "bad.mp4").write_bytes(b"")
+    shutil.copy(mixed_folder / "good_b.mp4", src / "good_b.mp4")
+    out = tmp_path / "out"
+    first = run_batch([src], out, workers=1)
+    assert {Path(f.path).name: f.status for f in first.files} == {
+        "bad.mp4": "error", "good_b.mp4": "ok"
+    }  # fmt: skip
+    shutil.rmtree(out / "good_b")
+    for name in ("bad", "good_b"):
+        (out / name).mkdir()
+        (out / name / "notes.txt").write_text("mine", encoding="utf-8")
+    shutil.copy(mixed_folder / "good_a.mp4", src / "bad.mp4")  # now a good video
+    again = run_batch([src], out, workers=1)
+    assert all(f.status == "ok" and f.done_now for f in again.files)
+    for name in ("bad", "good_b"):
+        assert (out / name / "notes.txt").read_text(encoding="utf-8") == "mine"
+        assert not (out / name / "signature.json").exists()
+    assert all((out / f.name / "signature.json").is_file() for f in again.files)
+    _assert_catalogue_consistent(out)

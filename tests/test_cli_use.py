@@ -345,6 +345,19 @@ def test_two_videos_of_one_name_length_and_state_count_are_two_flights(tmp_path)
     assert len(alike) == 1  # alike in everything but the pictures and the folder
     index = load_index([str(tmp_path / "d1"), str(tmp_path / "d2")])
     assert len(index.flights) == 2
+    # an SD card reused: one path, another flight each day; and one of them from an index
+    import dataclasses
+
+    for day in ("d1", "d2"):
+        sig = framesig.Signature.load(tmp_path / day / "signature.json")
+        src = dataclasses.replace(sig.source, path=str(tmp_path / "DJI_0001.MP4"))
+        dataclasses.replace(sig, source=src).save(tmp_path / f"{day}.sig.json")
+    index_file = tmp_path / "d1.fsidx"
+    load_index([str(tmp_path / "d1.sig.json")]).save(index_file)
+    both = load_index(
+        [str(index_file), str(tmp_path / "d1.sig.json"), str(tmp_path / "d2.sig.json")]
+    )
+    assert len(both.flights) == 2
 
 
 def test_report_leaves_out_a_recorded_video_that_is_another_flights_now(tmp_path, capsys):
@@ -398,3 +411,41 @@ def test_a_video_of_the_same_size_and_length_but_other_pictures_is_not_the_fligh
     code, out, err = run(capsys, "report", str(tmp_path / "sig.json"), "-o", str(page))
     assert code == 0 and "are not the flight's states; not used" in err, err
     assert "data:image/jpeg" not in page.read_text()
+
+
+def test_a_folder_of_images_summarized_at_its_own_rate_is_its_flights_video(tmp_path, capsys):
+    """--fps 10 on a folder: report and anomalies read the folder at that rate, and find
+    takes --fps for a time in it."""
+    from conftest import real_clip
+
+    seq = real_clip("drone_uav123_boat1_10fps_jpgseq")
+    out = tmp_path / "sig"
+    assert cli.main(["summarize", str(seq), "--fps", "10", "-o", str(out), "-q"]) == 0
+    capsys.readouterr()
+    page = tmp_path / "r.html"
+    code, _, err = run(capsys, "report", str(out), "-o", str(page), "--video", str(seq))
+    assert code == 0 and "not this flight" not in err, err
+    code, _, err = run(capsys, "anomalies", str(out), "--video", str(seq))
+    assert code == 0, err
+    hits = run_json(capsys, "find", f"{seq}@6", "--in", str(out), "--fps", "10")
+    assert hits["hits"], hits
+
+
+def test_a_recorded_video_cut_short_since_is_left_out_of_the_report(tmp_path, capsys):
+    from conftest import ffmpeg, real_clip
+
+    import framesig
+
+    clip = real_clip("drone_gopro_karma_coast_cliffs_480p30.mp4")
+    video = tmp_path / "flight.mp4"
+    ffmpeg("-i", str(clip), "-t", "4", "-an", "-c:v", "libx264", "-preset", "ultrafast", str(video))
+    framesig.summarize(video).save(tmp_path / "sig.json")
+    short = tmp_path / "short.mp4"
+    ffmpeg("-i", str(video), "-t", "3.5", "-c", "copy", str(short))
+    short.replace(video)  # same start, half a second less: only decoding it all tells
+    page = tmp_path / "r.html"
+    code, _, err = run(capsys, "report", str(tmp_path / "sig.json"), "-o", str(page))
+    assert code == 0 and "frames, the signature has" in err and "not used" in err, err
+    assert "data:image/jpeg" not in page.read_text()
+    code, _, err = run(capsys, "anomalies", str(tmp_path / "sig.json"), "--video", str(video))
+    assert code == 1 and "not this flight's video" in err
