@@ -32,6 +32,7 @@ import argparse
 import contextlib
 import glob
 import hashlib
+import json
 import logging
 import os
 import secrets
@@ -760,6 +761,20 @@ def _safe_name(path: str) -> str:
     return name or "video"
 
 
+def _ours(folder: Path, recorded: bool, inputs: set[str]) -> bool:
+    """Is ``folder`` an output batch wrote: one the catalogue records, or one a killed run
+    moved into place for one of these inputs before it could record it?"""
+    sig = folder / "signature.json"
+    if not sig.is_file():
+        return False
+    if recorded:
+        return True
+    try:
+        return json.loads(sig.read_text(encoding="utf-8"))["source"]["path"] in inputs
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
 def _assign_names(
     paths: list[str], known: dict[str, str], present: Iterable[str] = ()
 ) -> dict[str, str]:
@@ -884,10 +899,9 @@ def run_batch(
         shutil.rmtree(scratch, ignore_errors=True)  # outputs of a run that was killed
         scratch.mkdir()
         known = db.names()
-        foreign = [  # not an output this catalogue wrote: someone else's, kept as it is
-            n
-            for n in os.listdir(target)
-            if n not in known or not (target / n / "signature.json").is_file()
+        given = set(paths)
+        foreign = [  # not an output of this batch's: someone else's, kept as it is
+            n for n in os.listdir(target) if not _ours(target / n, n in known, given)
         ]
         names = _assign_names(paths, known, foreign)
         files: dict[str, BatchFile] = {}

@@ -667,3 +667,20 @@ def test_a_users_folder_under_a_name_the_catalogue_gave_is_kept(tmp_path, mixed_
         assert not (out / name / "signature.json").exists()
     assert all((out / f.name / "signature.json").is_file() for f in again.files)
     _assert_catalogue_consistent(out)
+
+
+def test_an_output_moved_into_place_by_a_killed_run_is_taken_back(tmp_path, mixed_folder):
+    """Killed after moving an input's outputs into place but before recording them: the
+    rerun writes that input into the same folder (it is this batch's, not a user's)."""
+    out = tmp_path / "out"
+    run_batch([mixed_folder / "good_a.mp4"], out, workers=1)
+    with sqlite3.connect(out / "framesig.db") as con:
+        con.execute("PRAGMA foreign_keys = ON")  # its rows go with it
+        con.execute("DELETE FROM flights")  # as if killed before the row was written
+    con.close()
+    again = run_batch([mixed_folder / "good_a.mp4"], out, workers=1)
+    (f,) = again.files
+    assert f.status == "ok" and f.done_now and f.name == "good_a"
+    assert sorted(p.name for p in out.iterdir() if p.is_dir() and p.name != ".partial") == [
+        "good_a"
+    ]
