@@ -8,7 +8,8 @@ Run from the repository root (the clips are ``../shared/data/real``)::
 A frame is *found* as :func:`framesig.evaluate.find_recall` defines it: a hit, within the
 default limits, is the state of the run that holds the frame. "without views" is the same
 index with every state's views removed, as index files and signatures from before views
-were.
+were. The last column asks the same frames of an index of the *other* clips
+(:func:`framesig.evaluate.find_false_hits`): any hit there is a false one.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import dataclasses
 from pathlib import Path
 
 import framesig
-from framesig.evaluate import find_recall
+from framesig.evaluate import find_false_hits, find_recall
 from framesig.index import FlightIndex
 from framesig.signature import Signature
 
@@ -48,24 +49,29 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clips", type=Path, default=REPO.parent / "shared" / "data" / "real")
     ap.add_argument("--every", type=int, default=3, help="every k-th frame of each run")
     args = ap.parse_args(argv)
-    print("| clip | states | views | frames asked | found | found without views |")
-    print("|---|---:|---:|---:|---:|---:|")
-    totals = [0, 0, 0]
-    for name in CLIPS:
+    print(
+        "| clip | states | views | frames asked | found | found without views "
+        "| any hit among the other clips |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    sigs = {name: framesig.summarize(args.clips / name) for name in CLIPS}
+    totals = [0, 0, 0, 0]
+    for name, sig in sigs.items():
         video = args.clips / name
-        sig = framesig.summarize(video)
         found, asked = find_recall(FlightIndex.from_signatures([sig]), sig, video, args.every)
         bare, _ = find_recall(
             FlightIndex.from_signatures([without_views(sig)]), sig, video, args.every
         )
+        others = FlightIndex.from_signatures([s for k, s in sigs.items() if k != name])
+        false, _ = find_false_hits(others, sig, video, args.every)
         views = sum(len(st.views) for st in sig.states)
         print(
             f"| {name} | {len(sig.states)} | {views} | {asked} | {found / asked:.3f} "
-            f"| {bare / asked:.3f} |"
+            f"| {bare / asked:.3f} | {false / asked:.4f} |"
         )
-        totals = [totals[0] + found, totals[1] + bare, totals[2] + asked]
-    found, bare, asked = totals
-    print(f"| all | | | {asked} | {found / asked:.3f} | {bare / asked:.3f} |")
+        totals = [totals[0] + found, totals[1] + bare, totals[2] + false, totals[3] + asked]
+    found, bare, false, asked = totals
+    print(f"| all | | | {asked} | {found / asked:.3f} | {bare / asked:.3f} | {false / asked:.4f} |")
     return 0
 
 

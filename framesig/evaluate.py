@@ -50,6 +50,7 @@ __all__ = [
     "CutScore",
     "cut_f1",
     "find_recall",
+    "find_false_hits",
     "most_covered",
     "fewest_runs",
     "REAL_CUTS",
@@ -890,6 +891,20 @@ def frames_at_times(times: Sequence[float], pts_times: Sequence[float]) -> list[
     return out
 
 
+def _own_frames(sig: object, every: int) -> tuple[list[float], list[int]]:
+    """Every ``every``-th frame of each run of ``sig`` (timed at the middle of its share of
+    the run), with the run's state."""
+    if every < 1:
+        raise ValueError(f"every must be >= 1, got {every}")
+    times, want = [], []
+    for run in sig.runs:  # type: ignore[attr-defined]
+        step = (run.end_time - run.start_time) / run.frames
+        for f in range(0, run.frames, every):
+            times.append(run.start_time + (f + 0.5) * step)
+            want.append(run.state)
+    return times, want
+
+
 def find_recall(
     index: object, sig: object, video: str | os.PathLike[str], every: int = 3
 ) -> tuple[int, int]:
@@ -903,16 +918,25 @@ def find_recall(
     """
     from framesig.index import features_at
 
-    if every < 1:
-        raise ValueError(f"every must be >= 1, got {every}")
-    times, want = [], []
-    for run in sig.runs:  # type: ignore[attr-defined]
-        step = (run.end_time - run.start_time) / run.frames
-        for f in range(0, run.frames, every):
-            times.append(run.start_time + (f + 0.5) * step)
-            want.append(run.state)
+    times, want = _own_frames(sig, every)
     found = sum(
         any(h.state == w for h in index.find(qh, qhist, limit=None))  # type: ignore[attr-defined]
         for (qh, qhist), w in zip(features_at(video, times), want, strict=True)
     )
     return found, len(times)
+
+
+def find_false_hits(
+    others: object, sig: object, video: str | os.PathLike[str], every: int = 3
+) -> tuple[int, int]:
+    """How many of a flight's own frames (as :func:`find_recall` asks them) a search finds
+    anything for in ``others``, an index of other flights: ``(with a hit, asked)``. Every
+    such hit is false."""
+    from framesig.index import features_at
+
+    times, _ = _own_frames(sig, every)
+    hits = sum(
+        bool(others.find(qh, qhist, limit=None))  # type: ignore[attr-defined]
+        for qh, qhist in features_at(video, times)
+    )
+    return hits, len(times)

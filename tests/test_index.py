@@ -291,6 +291,13 @@ def test_a_drifting_view_is_found_through_its_states_views(tmp_path):
     old_index = FlightIndex.load(older)
     assert _self_found(old_index, sig, video, 6) < 0.7
     assert all(h.seen is None for h in old_index.find(*features_at(video, [6.0])[0]))
+    # the coast's frames asked of another flight's index: nothing is found there
+    from framesig.evaluate import find_false_hits
+
+    indoor = framesig.summarize(real_clip("drone_indoor_takeoff_hover_540p30.mp4"))
+    own, asked = find_false_hits(loaded, sig, video, 6)
+    assert own == asked  # of its own index, every frame finds something
+    assert find_false_hits(FlightIndex.from_signatures([indoor]), sig, video, 6) == (0, asked)
     # merged into another index, the views come along
     merged = FlightIndex.from_signatures([_without_views(sig)], names=["other"])
     merged.merge(loaded)
