@@ -219,7 +219,9 @@ def load_index(paths: list[str]) -> FlightIndex:
                     try:
                         sig = db.signature(int(row["id"]))
                     except CatalogError as exc:  # one damaged record: the others still count
-                        print(f"framesig: {exc}; left out", file=sys.stderr)
+                        print(
+                            f"framesig: {exc}; left out (batch --force redoes it)", file=sys.stderr
+                        )
                         continue
                     if sig is not None:
                         add(sig, str(row["name"]), f"{p}#{row['id']}")
@@ -452,7 +454,7 @@ def _video_of(flight: Flight, args: argparse.Namespace) -> Path | None:
 
 
 def _not_this_flights(flight: Flight, video: Path) -> str:
-    """Why ``video`` is not the flight's (size or length differ), or ''."""
+    """Why ``video`` is not the flight's (size, length or pictures differ), or ''."""
     from framesig.decode import open_source
 
     fps = flight.signature.settings.get("fps")  # a folder of images: its frame rate

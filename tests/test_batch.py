@@ -592,7 +592,7 @@ def test_catalogue_damage_is_a_catalog_error_and_an_upgrade_skips_a_damaged_sign
             )
 
 
-def test_a_damaged_record_is_left_out_of_an_index_and_redone_by_the_next_batch(
+def test_a_damaged_record_is_left_out_of_an_index_and_a_lost_one_redone_by_the_next_batch(
     tmp_path, mixed_folder, capsys
 ):
     from framesig.use import load_index
@@ -606,9 +606,8 @@ def test_a_damaged_record_is_left_out_of_an_index_and_redone_by_the_next_batch(
     index = load_index([str(out / "framesig.db")])
     assert [f.name for f in index.flights] == ["good_b"]
     assert "damaged signature" in capsys.readouterr().err
-    report = run_batch(inputs, out, workers=1)
-    redone = {Path(f.path).name: f.done_now for f in report.files}
-    assert redone == {"good_a.mp4": True, "good_b.mp4": False}
+    report = run_batch(inputs, out, workers=1, force=True)  # as the note says
+    assert all(f.done_now for f in report.files)
     assert len(load_index([str(out / "framesig.db")]).flights) == 2
     with sqlite3.connect(out / "framesig.db") as con:  # no signature at all: the same
         con.execute("UPDATE flights SET signature = NULL WHERE name = 'good_b'")
