@@ -375,12 +375,17 @@ class FlightIndex:
         self._frozen = None
         return fid
 
-    def state_hashes(self, flight: int) -> tuple[int, ...]:
-        """The hashes of a flight's states, in state order (what it holds, for telling
-        flights apart whatever paths they were given by)."""
+    def state_hashes(self) -> list[tuple[int, ...]]:
+        """Each flight's state hashes, in state order (what it holds, for telling flights
+        apart whatever paths they were given by), in one pass over the index."""
         arrays = self._arrays()
-        rows = np.flatnonzero(arrays["flight"] == flight)
-        return tuple(int(h) for h in arrays["hashes"][rows[np.argsort(arrays["state"][rows])]])
+        order = np.lexsort((arrays["state"], arrays["flight"]))
+        flights, hashes = arrays["flight"][order], arrays["hashes"][order]
+        bounds = np.searchsorted(flights, np.arange(len(self.flights) + 1))
+        return [
+            tuple(int(h) for h in hashes[bounds[k] : bounds[k + 1]])
+            for k in range(len(self.flights))
+        ]
 
     def merge(self, other: FlightIndex, flights: Iterable[int] | None = None) -> None:
         """Add the flights of ``other`` (an index read from a file, say) after these: those

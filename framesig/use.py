@@ -228,8 +228,9 @@ def load_index(paths: list[str]) -> FlightIndex:
         elif _starts_with(p, _ZIP_MAGIC):  # an index file: its flights as they are
             other = FlightIndex.load(p)
             new = []
+            held = other.state_hashes()
             for k, r in enumerate(other.flights):
-                key = (float(r.duration), r.frames, other.state_hashes(k))
+                key = (float(r.duration), r.frames, held[k])
                 if key not in seen:
                     seen.add(key)
                     new.append(k)
