@@ -61,6 +61,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from framesig.errors import FramesigError
+from framesig.values import ImageHash
 
 if TYPE_CHECKING:
     from framesig.signature import Signature
@@ -322,13 +323,10 @@ def hash_chunks(hex_hash: str) -> tuple[int, int, int, int, int]:
 
 
 def _hash_value(hex_hash: str) -> int:
-    """A 64-bit hash from exactly 16 hex digits (ValueError for anything else)."""
-    digits = "0123456789abcdefABCDEF"  # not int()'s signs, underscores or other scripts
-    if not (
-        isinstance(hex_hash, str) and len(hex_hash) == 16 and all(c in digits for c in hex_hash)
-    ):
+    """A 64-bit hash from its 16 hex digits (ValueError for anything else)."""
+    if not isinstance(hex_hash, str):
         raise ValueError(f"a hash is 16 hex digits, got {hex_hash!r}")
-    return int(hex_hash, 16)
+    return ImageHash.from_hex(hex_hash).value
 
 
 def _now() -> str:
